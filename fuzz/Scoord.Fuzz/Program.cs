@@ -1,0 +1,1 @@
+static class F { static void Main() {} }

@@ -1,0 +1,15 @@
+namespace Scoord.Journal.Codec;
+
+/// <summary>First byte of every stored value. Part of the on-disk format: never renumber.</summary>
+public enum RecordType : byte
+{
+    Intent = 1,
+    Completion = 2,
+    Process = 3,
+    Meta = 4,
+
+    // Reserved by docs/journal-format.md for later issues; not decoded by format 1 readers.
+    Checkpoint = 5,
+    Undo = 6,
+    Rollback = 7,
+}

@@ -1,0 +1,46 @@
+using System.Buffers.Binary;
+
+namespace Scoord.Journal;
+
+/// <summary>Names and constants of the journal directory (docs/journal-format.md, "Directory layout").</summary>
+internal static class JournalLayout
+{
+    /// <summary>The journal format version this build writes and the newest it reads.</summary>
+    public const int FormatVersion = 1;
+
+    public const string MarkerFileName = "SCOORD";
+    public const string MarkerText = "scoord journal\nformat 1\n";
+    public const string MarkerFirstLine = "scoord journal";
+    public const string DbDirectoryName = "db";
+    public const string LockFileName = "scoord.lock";
+
+    public const string DefaultFamily = "default";
+    public const string MetaFamily = "meta";
+    public const string OpsFamily = "ops";
+    public const string ResultsFamily = "results";
+    public const string ProcsFamily = "procs";
+    public const string CheckpointsFamily = "checkpoints";
+    public const string UndoFamily = "undo";
+
+    public static readonly string[] Families =
+        [DefaultFamily, MetaFamily, OpsFamily, ResultsFamily, ProcsFamily, CheckpointsFamily, UndoFamily];
+
+    /// <summary>meta key of the format version: a bare u32 little-endian, frozen in every format version.</summary>
+    public static ReadOnlySpan<byte> FormatKey => "format"u8;
+
+    /// <summary>meta key of the META record (journal id, creation time).</summary>
+    public static ReadOnlySpan<byte> JournalKey => "journal"u8;
+
+    public const int SeqKeySize = 8;
+    public const int ProcsKeySize = 12;
+
+    public static void WriteSeqKey(Span<byte> key, ulong seq) => BinaryPrimitives.WriteUInt64BigEndian(key, seq);
+
+    public static ulong ReadSeqKey(ReadOnlySpan<byte> key) => BinaryPrimitives.ReadUInt64BigEndian(key);
+
+    public static void WriteProcsKey(Span<byte> key, int pid, ulong seq)
+    {
+        BinaryPrimitives.WriteUInt32BigEndian(key, unchecked((uint)pid));
+        BinaryPrimitives.WriteUInt64BigEndian(key[4..], seq);
+    }
+}

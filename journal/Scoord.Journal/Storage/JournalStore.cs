@@ -1,0 +1,372 @@
+using System.Buffers.Binary;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using RocksDbSharp;
+using Scoord.Journal.Codec;
+using Scoord.Journal.Model;
+
+namespace Scoord.Journal;
+
+/// <summary>
+/// A journal directory opened for writing (by the one coordinator, under DIR/scoord.lock) or for
+/// reading (by anyone, whether or not a coordinator runs). See docs/journal-format.md.
+/// </summary>
+public sealed class JournalStore : IDisposable
+{
+    private readonly RocksDb _db;
+    private readonly DbOptions _options;
+    private readonly ReadOptions _readOptions;
+    private readonly JournalLock? _lock;
+    private readonly JournalWriter? _writer;
+    private readonly string? _secondaryDir;
+    private readonly ILogger _logger;
+    private bool _disposed;
+
+    private JournalStore(string dir, RocksDb db, DbOptions options, JournalLock? journalLock, string? secondaryDir, ILogger logger)
+    {
+        Directory = dir;
+        _db = db;
+        _options = options;
+        _lock = journalLock;
+        _secondaryDir = secondaryDir;
+        _logger = logger;
+        _readOptions = new ReadOptions().SetVerifyChecksums(true);
+        Sequences = new SequenceAllocator(ReadLastSeq(db.GetColumnFamily(JournalLayout.OpsFamily)));
+        if (journalLock is not null)
+        {
+            _writer = new JournalWriter(
+                db,
+                db.GetColumnFamily(JournalLayout.OpsFamily),
+                db.GetColumnFamily(JournalLayout.ResultsFamily),
+                db.GetColumnFamily(JournalLayout.ProcsFamily),
+                Sequences,
+                dir);
+        }
+
+        Reader = new JournalReader(this);
+    }
+
+    /// <summary>The journal directory (absolute).</summary>
+    public string Directory { get; }
+
+    /// <summary>The writer; only a store from <see cref="OpenForWriting"/> has one.</summary>
+    public JournalWriter Writer => _writer ?? throw new InvalidOperationException("this journal store was opened read-only; it has no writer");
+
+    /// <summary>Reads the journal.</summary>
+    public JournalReader Reader { get; }
+
+    /// <summary>Where sequence numbers come from (shared by every producer writing into this store).</summary>
+    public SequenceAllocator Sequences { get; }
+
+    /// <summary>True when this store reads through a secondary instance (a coordinator holds the journal).</summary>
+    public bool IsSecondary => _secondaryDir is not null;
+
+    internal RocksDb Db => _db;
+
+    internal ReadOptions ReadOptions => _readOptions;
+
+    /// <summary>
+    /// Opens DIR for the coordinator: creates it if missing, takes DIR/scoord.lock (or throws
+    /// "journal DIR is in use by scoord (pid N)"), opens RocksDB with WAL recovery (a torn tail is
+    /// dropped, corruption inside is an error). Intents without a completion stay as they are and
+    /// read back as pending.
+    /// </summary>
+    public static JournalStore OpenForWriting(string dir, ILogger? logger = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dir);
+        logger ??= NullLogger.Instance;
+        string full = Path.GetFullPath(dir);
+        JournalDirectory.State state = JournalDirectory.Inspect(full);
+        if (state == JournalDirectory.State.Missing)
+        {
+            JournalDirectory.Create(full);
+        }
+
+        JournalLock journalLock = JournalLock.Acquire(full);
+        DbOptions? options = null;
+        RocksDb? db = null;
+        try
+        {
+            // Inspect again under the lock: another coordinator may have created or changed it meanwhile.
+            state = JournalDirectory.Inspect(full);
+            options = CreateOptions(createIfMissing: state != JournalDirectory.State.Journal);
+            db = OpenRocksDb(full, () => RocksDb.Open(options, DbPath(full), Families()));
+            EnsureMeta(full, db, logger);
+            var store = new JournalStore(full, db, options, journalLock, secondaryDir: null, logger);
+            logger.Opened(full, store.Sequences.Last);
+            return store;
+        }
+        catch
+        {
+            db?.Dispose();
+            journalLock.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens DIR for reading. Works whether or not a coordinator runs: while one holds the lock this
+    /// is a RocksDB secondary instance (with a private temporary directory removed on Dispose; call
+    /// <see cref="CatchUp"/> to see newer records), otherwise a read-only instance.
+    /// </summary>
+    public static JournalStore OpenReadOnly(string dir)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dir);
+        string full = Path.GetFullPath(dir);
+        if (JournalDirectory.Inspect(full) != JournalDirectory.State.Journal)
+        {
+            ThrowHelper.ThrowNoJournal(full);
+        }
+
+        DbOptions options = CreateOptions(createIfMissing: false);
+        string? secondary = null;
+        RocksDb db;
+        if (JournalLock.IsHeld(full, out _))
+        {
+            secondary = Path.Combine(Path.GetTempPath(), $"scoord-secondary-{Environment.ProcessId}-{Guid.NewGuid():N}");
+            System.IO.Directory.CreateDirectory(secondary);
+            options.SetMaxOpenFiles(-1); // required for a secondary instance
+            try
+            {
+                db = OpenRocksDb(full, () => RocksDb.OpenAsSecondary(options, DbPath(full), secondary, Families()));
+            }
+            catch
+            {
+                TryDeleteDirectory(secondary);
+                throw;
+            }
+        }
+        else
+        {
+            db = OpenRocksDb(full, () => RocksDb.OpenReadOnly(options, DbPath(full), Families(), false));
+        }
+
+        try
+        {
+            CheckMeta(full, db);
+            return new JournalStore(full, db, options, journalLock: null, secondary, NullLogger.Instance);
+        }
+        catch
+        {
+            db.Dispose();
+            if (secondary is not null)
+            {
+                TryDeleteDirectory(secondary);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>True if a coordinator holds the journal at <paramref name="dir"/>; <paramref name="pid"/> is its pid (0 if unknown).</summary>
+    public static bool IsCoordinatorRunning(string dir, out int pid)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dir);
+        return JournalLock.IsHeld(Path.GetFullPath(dir), out pid);
+    }
+
+    /// <summary>For a secondary (read-only while a coordinator runs): catch up with the coordinator's writes. No-op otherwise.</summary>
+    public void CatchUp()
+    {
+        if (_secondaryDir is null)
+        {
+            return;
+        }
+
+        try
+        {
+            _db.TryCatchUpWithPrimary();
+        }
+        catch (RocksDbException e)
+        {
+            ThrowHelper.ThrowRocksDb(Directory, "catching up with the coordinator", e);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        if (_writer is not null)
+        {
+            _logger.Closed(Directory, _writer.BytesWritten);
+            _writer.Dispose();
+        }
+
+        _db.Dispose();
+        // DbOptions/ReadOptions free their native side in their finalizers; keep them alive until the db is closed.
+        GC.KeepAlive(_options);
+        GC.KeepAlive(_readOptions);
+        _lock?.Dispose();
+        if (_secondaryDir is not null)
+        {
+            TryDeleteDirectory(_secondaryDir);
+        }
+    }
+
+    internal ColumnFamilyHandle Family(string name) => _db.GetColumnFamily(name);
+
+    private static string DbPath(string dir) => Path.Combine(dir, JournalLayout.DbDirectoryName);
+
+    private static DbOptions CreateOptions(bool createIfMissing)
+    {
+        return new DbOptions()
+            .SetCreateIfMissing(createIfMissing)
+            .SetCreateMissingColumnFamilies(createIfMissing)
+            .SetParanoidChecks(true)
+            // Only a torn tail (the last, partly written WAL record after a crash) is dropped;
+            // corruption anywhere else fails the open.
+            .SetWalRecoveryMode(Recovery.TolerateCorruptedTailRecords)
+            .SetKeepLogFileNum(4);
+    }
+
+    private static ColumnFamilies Families()
+    {
+        var families = new ColumnFamilies();
+        foreach (string name in JournalLayout.Families)
+        {
+            if (name != JournalLayout.DefaultFamily)
+            {
+                families.Add(name, new ColumnFamilyOptions());
+            }
+        }
+
+        return families;
+    }
+
+    private static RocksDb OpenRocksDb(string dir, Func<RocksDb> open)
+    {
+        try
+        {
+            return open();
+        }
+        catch (RocksDbException e)
+        {
+            ThrowHelper.ThrowRocksDb(dir, "opening the database", e);
+            return null;
+        }
+    }
+
+    /// <summary>New journal: write format and META. Existing: check the format.</summary>
+    private static void EnsureMeta(string dir, RocksDb db, ILogger logger)
+    {
+        ColumnFamilyHandle meta = db.GetColumnFamily(JournalLayout.MetaFamily);
+        if (db.Get(JournalLayout.FormatKey, meta) is not null)
+        {
+            CheckMeta(dir, db);
+            return;
+        }
+
+        var info = new JournalMeta
+        {
+            FormatVersion = JournalLayout.FormatVersion,
+            JournalId = Guid.NewGuid(),
+            CreatedNs = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100,
+        };
+        Span<byte> record = stackalloc byte[RecordLayout.MetaRecordSize];
+        RecordCodec.TryEncodeMeta(record, info, out int written);
+        Span<byte> format = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(format, JournalLayout.FormatVersion);
+        using var batch = new WriteBatch();
+        batch.Put(JournalLayout.FormatKey, format, meta);
+        batch.Put(JournalLayout.JournalKey, record[..written], meta);
+        var sync = new WriteOptions().SetSync(true);
+        try
+        {
+            db.Write(batch, sync);
+        }
+        catch (RocksDbException e)
+        {
+            ThrowHelper.ThrowRocksDb(dir, "writing the journal header", e);
+        }
+
+        logger.Created(dir, info.JournalId);
+    }
+
+    private static void CheckMeta(string dir, RocksDb db)
+    {
+        ColumnFamilyHandle meta = db.GetColumnFamily(JournalLayout.MetaFamily);
+        byte[]? format;
+        byte[]? journal;
+        try
+        {
+            format = db.Get(JournalLayout.FormatKey, meta);
+            journal = db.Get(JournalLayout.JournalKey, meta);
+        }
+        catch (RocksDbException e)
+        {
+            ThrowHelper.ThrowRocksDb(dir, "reading the journal header", e);
+            return;
+        }
+
+        if (format is null)
+        {
+            // A creation that died before its header was written holds nothing else either.
+            return;
+        }
+
+        if (format.Length != 4)
+        {
+            ThrowHelper.ThrowDamaged(dir, "the format version in meta is damaged");
+        }
+
+        uint version = BinaryPrimitives.ReadUInt32LittleEndian(format);
+        if (version > JournalLayout.FormatVersion)
+        {
+            ThrowHelper.ThrowNewerFormat(dir, version);
+        }
+
+        if (version == 0)
+        {
+            ThrowHelper.ThrowDamaged(dir, "the format version in meta is 0");
+        }
+
+        if (journal is not null && !RecordCodec.TryDecodeMeta(journal, out _, out DecodeError error))
+        {
+            ThrowHelper.ThrowDamaged(dir, $"the journal record in meta is damaged ({DecodeErrors.Describe(error)})");
+        }
+    }
+
+    private ulong ReadLastSeq(ColumnFamilyHandle ops)
+    {
+        try
+        {
+            using Iterator it = _db.NewIterator(ops, _readOptions);
+            it.SeekToLast();
+            if (!it.Valid())
+            {
+                Native.Instance.rocksdb_iter_get_error(it.Handle);
+                return 0;
+            }
+
+            ReadOnlySpan<byte> key = it.GetKeySpan();
+            if (key.Length != JournalLayout.SeqKeySize)
+            {
+                ThrowHelper.ThrowDamaged(Directory, $"the last key in ops has {key.Length} bytes, not {JournalLayout.SeqKeySize}");
+            }
+
+            return JournalLayout.ReadSeqKey(key);
+        }
+        catch (RocksDbException e)
+        {
+            ThrowHelper.ThrowRocksDb(Directory, "reading the last sequence number", e);
+            return 0;
+        }
+    }
+
+    private static void TryDeleteDirectory(string path)
+    {
+        try
+        {
+            System.IO.Directory.Delete(path, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A leftover in the temp directory is not worth failing a reader for.
+        }
+    }
+}

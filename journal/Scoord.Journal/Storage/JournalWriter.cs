@@ -1,0 +1,171 @@
+using System.Buffers.Binary;
+using RocksDbSharp;
+using Scoord.Journal.Codec;
+using Scoord.Journal.Model;
+
+namespace Scoord.Journal;
+
+/// <summary>
+/// The hot path: appends records to the journal. Called from ONE thread (the tracer thread); not
+/// thread-safe. Allocates nothing per call in steady state: records are encoded into one reused
+/// buffer (grown rarely), buffered in one reused WriteBatch, and committed with one RocksDB write.
+/// </summary>
+/// <remarks>
+/// Ordering and durability invariants the caller upholds:
+/// <list type="bullet">
+/// <item>An INTENT is committed (<see cref="Commit"/> returned) before the tracee is resumed into its
+/// syscall. With sync=false the record is then in RocksDB's WAL in the page cache, which survives a
+/// crash of any process (durability "process"); with sync=true it is on disk ("strict").</item>
+/// <item>Records buffered but not committed are lost if scoord dies; their sequence numbers leave a gap.
+/// That is safe only because no syscall was let through on their account.</item>
+/// <item>Group commit: the tracer may append the intents of every tracee stopped at the same moment,
+/// commit once, then resume them all.</item>
+/// <item>A completion is keyed by its intent's sequence number; it may be committed lazily (with the
+/// next batch) because a missing completion reads back as "pending", never as a wrong result.</item>
+/// </list>
+/// If <see cref="Commit"/> throws, the batch is kept and no tracee may be resumed on its account.
+/// </remarks>
+public sealed class JournalWriter : IDisposable
+{
+    private const int InitialBufferSize = 16 * 1024;
+
+    private readonly RocksDb _db;
+    private readonly ColumnFamilyHandle _ops;
+    private readonly ColumnFamilyHandle _results;
+    private readonly ColumnFamilyHandle _procs;
+    private readonly SequenceAllocator _sequences;
+    private readonly string _dir;
+    private readonly WriteBatch _batch = new();
+    private readonly WriteOptions _noSync = new WriteOptions().SetSync(false);
+    private readonly WriteOptions _sync = new WriteOptions().SetSync(true);
+    private byte[] _buffer = new byte[InitialBufferSize];
+    private int _pending;
+    private long _batchBytes;
+    private long _bytesWritten;
+
+    internal JournalWriter(RocksDb db, ColumnFamilyHandle ops, ColumnFamilyHandle results, ColumnFamilyHandle procs, SequenceAllocator sequences, string dir)
+    {
+        _db = db;
+        _ops = ops;
+        _results = results;
+        _procs = procs;
+        _sequences = sequences;
+        _dir = dir;
+    }
+
+    /// <summary>Records buffered since the last commit (an index row counts as one).</summary>
+    public int PendingRecords => _pending;
+
+    /// <summary>Key and value bytes committed through this writer.</summary>
+    public long BytesWritten => _bytesWritten;
+
+    /// <summary>
+    /// Takes the next sequence number and buffers an INTENT under it in "ops". Commit before the
+    /// tracee proceeds into the syscall.
+    /// </summary>
+    public ulong AppendIntent(in OpIntent intent, ReadOnlySpan<byte> path, ReadOnlySpan<byte> path2)
+    {
+        EnsureCapacity(RecordLayout.FrameSize + RecordLayout.IntentFixedSize + (2L * RecordLayout.StringPrefixSize) + path.Length + path2.Length);
+        RecordCodec.TryEncodeIntent(_buffer, intent, path, path2, out int written);
+        ulong seq = _sequences.Next();
+        Put(_ops, seq, _buffer.AsSpan(0, written));
+        return seq;
+    }
+
+    /// <summary>Buffers the COMPLETION of the intent <paramref name="seq"/> in "results".</summary>
+    public void AppendCompletion(ulong seq, in OpCompletion completion)
+    {
+        RecordCodec.TryEncodeCompletion(_buffer, completion, out int written);
+        Put(_results, seq, _buffer.AsSpan(0, written));
+    }
+
+    /// <summary>
+    /// Takes the next sequence number and buffers a process event under it in "ops", plus its row in
+    /// the "procs" index (pid, seq).
+    /// </summary>
+    public ulong AppendProcess(in ProcessEvent e, ReadOnlySpan<byte> path, ReadOnlySpan<byte> argv)
+    {
+        EnsureCapacity(RecordLayout.FrameSize + RecordLayout.ProcessFixedSize + (2L * RecordLayout.StringPrefixSize) + path.Length + argv.Length);
+        RecordCodec.TryEncodeProcess(_buffer, e, path, argv, out int written);
+        ulong seq = _sequences.Next();
+        Put(_ops, seq, _buffer.AsSpan(0, written));
+        PutProcsIndex(e.Pid, seq);
+        return seq;
+    }
+
+    /// <summary>
+    /// Writes every buffered record in one atomic RocksDB write (WAL first), then empties the batch.
+    /// <paramref name="sync"/> fsyncs the WAL before returning; a sync commit with nothing buffered still
+    /// makes everything committed before it durable.
+    /// </summary>
+    public void Commit(bool sync)
+    {
+        if (_pending == 0 && !sync)
+        {
+            return;
+        }
+
+        try
+        {
+            _db.Write(_batch, sync ? _sync : _noSync);
+        }
+        catch (RocksDbException e)
+        {
+            ThrowHelper.ThrowRocksDb(_dir, "commit", e);
+        }
+
+        _bytesWritten += _batchBytes;
+        _batchBytes = 0;
+        _pending = 0;
+        _batch.Clear();
+    }
+
+    public void Dispose()
+    {
+        // WriteOptions free their native side in their finalizers.
+        _batch.Dispose();
+    }
+
+    /// <summary>Makes sure the encode buffer holds <paramref name="size"/> bytes (the encoders then cannot fail).</summary>
+    private void EnsureCapacity(long size)
+    {
+        if (size > _buffer.Length)
+        {
+            Grow(size);
+        }
+    }
+
+    private void Grow(long size)
+    {
+        if (size > RecordLayout.MaxRecordSize)
+        {
+            ThrowHelper.ThrowRecordTooLarge(size > int.MaxValue ? int.MaxValue : (int)size);
+        }
+
+        _buffer = new byte[Math.Max((int)size, Math.Min(_buffer.Length * 2, RecordLayout.MaxRecordSize))];
+    }
+
+    private unsafe void Put(ColumnFamilyHandle family, ulong seq, ReadOnlySpan<byte> value)
+    {
+        byte* key = stackalloc byte[JournalLayout.SeqKeySize];
+        JournalLayout.WriteSeqKey(new Span<byte>(key, JournalLayout.SeqKeySize), seq);
+        fixed (byte* v = value)
+        {
+            _batch.Put(key, JournalLayout.SeqKeySize, v, (ulong)value.Length, family);
+        }
+
+        _pending++;
+        _batchBytes += JournalLayout.SeqKeySize + value.Length;
+    }
+
+    private unsafe void PutProcsIndex(int pid, ulong seq)
+    {
+        byte* key = stackalloc byte[JournalLayout.ProcsKeySize];
+        JournalLayout.WriteProcsKey(new Span<byte>(key, JournalLayout.ProcsKeySize), pid, seq);
+        byte* value = stackalloc byte[JournalLayout.SeqKeySize];
+        BinaryPrimitives.WriteUInt64BigEndian(new Span<byte>(value, JournalLayout.SeqKeySize), seq);
+        _batch.Put(key, JournalLayout.ProcsKeySize, value, JournalLayout.SeqKeySize, _procs);
+        _pending++;
+        _batchBytes += JournalLayout.ProcsKeySize + JournalLayout.SeqKeySize;
+    }
+}

@@ -1,0 +1,178 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Scoord.Interceptors;
+using Scoord.Journal;
+
+namespace Scoord.Coordinator.Launch;
+
+/// <summary>
+/// Starts scoord-launch (interceptors/native) with posix_spawn. The child blocks reading its
+/// control pipe until the tracer has seized it and written the seccomp filter (see
+/// <see cref="SendFilter"/>), so no traced syscall ever runs without a tracer.
+/// System.Diagnostics.Process is not used: it would install its own SIGCHLD reaping.
+/// </summary>
+internal sealed unsafe class Launcher : IDisposable
+{
+    private int _ctlWrite = -1;
+
+    public int Pid { get; private set; }
+
+    /// <summary>Finds the launcher next to scoord's assemblies.</summary>
+    public static string LocateLauncher()
+    {
+        string dir = AppContext.BaseDirectory;
+        string path = Path.Combine(dir, "scoord-launch");
+        if (!File.Exists(path))
+        {
+            throw new ScoordException($"scoord-launch is missing next to scoord in {dir}: rebuild scoord (it needs a C compiler)");
+        }
+
+        return path;
+    }
+
+    /// <summary>Resolves PROG the way execvp would: with a slash as is, else the first executable match on PATH.</summary>
+    public static string ResolveProgram(string program, string? pathEnv)
+    {
+        if (program.Length == 0)
+        {
+            throw new ScoordException("no program given: use `scoord run -- PROGRAM ARGS`");
+        }
+
+        if (program.Contains('/', StringComparison.Ordinal))
+        {
+            string full = Path.GetFullPath(program);
+            if (!File.Exists(full))
+            {
+                throw new ScoordException($"program not found: {program}");
+            }
+
+            return full;
+        }
+
+        foreach (string dir in (pathEnv ?? "/usr/local/bin:/usr/bin:/bin").Split(':'))
+        {
+            string candidate = Path.Combine(dir.Length == 0 ? "." : dir, program);
+            if (File.Exists(candidate) && IsExecutable(candidate))
+            {
+                return Path.GetFullPath(candidate);
+            }
+        }
+
+        throw new ScoordException($"program not found on PATH: {program}");
+    }
+
+    private static bool IsExecutable(string path)
+        => (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
+
+    /// <summary>Spawns the launcher; it waits for <see cref="SendFilter"/>.</summary>
+    public void Spawn(string launcherPath, string programPath, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment)
+    {
+        int* fds = stackalloc int[2];
+        if (Interop.Libc.pipe2(fds, Interop.Libc.O_CLOEXEC) != 0)
+        {
+            throw new ScoordException($"cannot create the launcher's control pipe: {Interop.LastErrno}");
+        }
+
+        _ctlWrite = fds[1];
+        // The child's copy must survive exec of the launcher: duplicate without O_CLOEXEC. Nothing
+        // else in scoord spawns processes, so the descriptor cannot leak elsewhere.
+        int childFd = Interop.Libc.fcntl(fds[0], Interop.Libc.F_DUPFD, 3);
+        Interop.Libc.close(fds[0]);
+        if (childFd < 0)
+        {
+            throw new ScoordException($"cannot prepare the launcher's control pipe: {Interop.LastErrno}");
+        }
+
+        var args = new List<string>(argv.Count + 3) { launcherPath, childFd.ToString(System.Globalization.CultureInfo.InvariantCulture), programPath };
+        args.AddRange(argv);
+        var env = new List<string>(environment.Count);
+        foreach (KeyValuePair<string, string> kv in environment)
+        {
+            env.Add(kv.Key + "=" + kv.Value);
+        }
+
+        using var nativeArgs = new NativeStringArray(args);
+        using var nativeEnv = new NativeStringArray(env);
+        using var nativePath = new NativeStringArray([launcherPath]);
+        int pid;
+        int rc = Interop.Libc.posix_spawn(&pid, nativePath.Pointers[0], null, null, nativeArgs.Pointers, nativeEnv.Pointers);
+        Interop.Libc.close(childFd);
+        if (rc != 0)
+        {
+            throw new ScoordException($"cannot start {programPath}: {(Errno)rc}");
+        }
+
+        Pid = pid;
+    }
+
+    /// <summary>Sends the filter; call only after the launcher has been seized.</summary>
+    public void SendFilter(ReadOnlySpan<Interop.SockFilter> filter)
+    {
+        int bytes = 4 + (filter.Length * sizeof(Interop.SockFilter));
+        byte[] buffer = new byte[bytes];
+        BitConverter.TryWriteBytes(buffer, (uint)filter.Length);
+        MemoryMarshal.AsBytes(filter).CopyTo(buffer.AsSpan(4));
+        fixed (byte* p = buffer)
+        {
+            int done = 0;
+            while (done < bytes)
+            {
+                nint n = Interop.Libc.write(_ctlWrite, p + done, (nuint)(bytes - done));
+                if (n < 0 && Interop.LastErrno == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                if (n <= 0)
+                {
+                    throw new ScoordException($"cannot send the seccomp filter to the launcher: {Interop.LastErrno}");
+                }
+
+                done += (int)n;
+            }
+        }
+
+        Interop.Libc.close(_ctlWrite);
+        _ctlWrite = -1;
+    }
+
+    public void Dispose()
+    {
+        if (_ctlWrite >= 0)
+        {
+            Interop.Libc.close(_ctlWrite);
+            _ctlWrite = -1;
+        }
+    }
+
+    /// <summary>A NULL-terminated char*[] of UTF-8 strings in unmanaged memory.</summary>
+    private sealed class NativeStringArray : IDisposable
+    {
+        public byte** Pointers { get; }
+        private readonly int _count;
+
+        public NativeStringArray(IReadOnlyList<string> strings)
+        {
+            _count = strings.Count;
+            Pointers = (byte**)NativeMemory.AllocZeroed((nuint)(_count + 1), (nuint)sizeof(byte*));
+            for (int i = 0; i < _count; i++)
+            {
+                int len = Encoding.UTF8.GetByteCount(strings[i]);
+                byte* s = (byte*)NativeMemory.Alloc((nuint)len + 1);
+                Encoding.UTF8.GetBytes(strings[i], new Span<byte>(s, len));
+                s[len] = 0;
+                Pointers[i] = s;
+            }
+        }
+
+        public void Dispose()
+        {
+            for (int i = 0; i < _count; i++)
+            {
+                NativeMemory.Free(Pointers[i]);
+            }
+
+            NativeMemory.Free(Pointers);
+        }
+    }
+}

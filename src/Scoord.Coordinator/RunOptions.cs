@@ -1,0 +1,24 @@
+namespace Scoord.Coordinator;
+
+/// <summary>How much of the journal is forced to stable storage, and when (DESIGN.md, durability levels).</summary>
+public enum Durability
+{
+    /// <summary>Each record is in RocksDB's WAL (the OS page cache) before the syscall proceeds: survives a crash of scoord or of the app.</summary>
+    Process,
+    /// <summary>As Process, plus the journal is fsynced before any sync the app itself asks for is let through.</summary>
+    SyncPoints,
+    /// <summary>The journal is fsynced before every journaled operation proceeds (group-committed).</summary>
+    Strict,
+}
+
+/// <summary>Everything `scoord run` was asked to do.</summary>
+public sealed record RunOptions
+{
+    public required string JournalDirectory { get; init; }
+    /// <summary>Program and its arguments; Command[0] is looked up on PATH when it has no slash.</summary>
+    public required IReadOnlyList<string> Command { get; init; }
+    public IReadOnlyList<string> Exclude { get; init; } = [];
+    public IReadOnlyList<string> Only { get; init; } = [];
+    public Durability Durability { get; init; } = Durability.Process;
+    public TimeSpan? CheckpointEvery { get; init; }
+}

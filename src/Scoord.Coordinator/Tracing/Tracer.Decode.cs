@@ -1,0 +1,457 @@
+using Scoord.Interceptors;
+using Scoord.Interceptors.Syscalls;
+using Scoord.Journal.Model;
+using static Scoord.Interceptors.Interop.Libc;
+
+namespace Scoord.Coordinator.Tracing;
+
+/// <summary>Per-family decoding: paths (dirfd, cwd, fd paths), flags, offsets, and the object's identity.</summary>
+internal sealed unsafe partial class Tracer
+{
+    private const uint OpenWriteFlags = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC;
+
+    private Verdict Decode(Tracee t, in SyscallEntry e, ref OpIntent intent, ref int pathLen, ref int path2Len)
+    {
+        ulong* a = stackalloc ulong[6];
+        fixed (ulong* src = _info.args)
+        {
+            for (int i = 0; i < 6; i++)
+            {
+                a[i] = src[i];
+            }
+        }
+
+        if (e.FlagsArg >= 0)
+        {
+            intent.OpFlags = a[e.FlagsArg];
+        }
+
+        if (e.ModeArg >= 0)
+        {
+            intent.Mode = (uint)a[e.ModeArg];
+        }
+
+        if (e.OffsetArg >= 0)
+        {
+            intent.Offset = (long)a[e.OffsetArg];
+        }
+
+        if (e.LengthArg >= 0)
+        {
+            intent.Length = (long)a[e.LengthArg];
+        }
+
+        switch (e.Decode)
+        {
+            case DecodeKind.Open:
+            {
+                if (e.Op == OpCode.Creat)
+                {
+                    intent.OpFlags = O_CREAT | O_WRONLY | O_TRUNC;
+                }
+
+                bool follow = (intent.OpFlags & O_NOFOLLOW) == 0 && (intent.OpFlags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL);
+                Verdict v = DecodePath(t, e.DirFdArg >= 0 ? (int)a[e.DirFdArg] : AT_FDCWD, a[e.PathArg], follow, content: true, ref intent, ref pathLen);
+                t.CheckOpenResult = v == Verdict.Journal && !t.Process.StdioGuarded;
+                return v;
+            }
+
+            case DecodeKind.Openat2:
+            {
+                Span<byte> how = stackalloc byte[16];
+                if (TraceeMemory.Read(t.Tid, a[2], how))
+                {
+                    intent.OpFlags = BitConverter.ToUInt64(how);
+                    intent.Mode = (uint)BitConverter.ToUInt64(how[8..]);
+                    if ((intent.OpFlags & OpenWriteFlags) == 0)
+                    {
+                        return Verdict.Pass; // a read-only openat2: its flags live in memory, so it had to stop
+                    }
+                }
+
+                bool follow = (intent.OpFlags & O_NOFOLLOW) == 0;
+                Verdict v = DecodePath(t, (int)a[0], a[1], follow, content: true, ref intent, ref pathLen);
+                t.CheckOpenResult = v == Verdict.Journal && !t.Process.StdioGuarded;
+                return v;
+            }
+
+            case DecodeKind.Path:
+            {
+                int atFlags = e.Op is OpCode.Fchownat or OpCode.Fchmodat2 or OpCode.Setxattrat or OpCode.Removexattrat or OpCode.FileSetattr
+                    ? (int)intent.OpFlags : 0;
+                bool follow = !e.NoFollow && (atFlags & AT_SYMLINK_NOFOLLOW) == 0;
+                if (e.Op is OpCode.Fchownat)
+                {
+                    intent.Uid = (uint)a[2];
+                    intent.Gid = (uint)a[3];
+                }
+                else if (e.Op is OpCode.Chown or OpCode.Lchown)
+                {
+                    intent.Uid = (uint)a[1];
+                    intent.Gid = (uint)a[2];
+                }
+
+                if ((atFlags & AT_EMPTY_PATH) != 0)
+                {
+                    int fd = (int)a[e.DirFdArg];
+                    TraceeMemory.ReadCString(t.Tid, a[e.PathArg], _raw);
+                    return DecodeFd(t, fd, content: false, ref intent, ref pathLen);
+                }
+
+                return DecodePath(t, e.DirFdArg >= 0 ? (int)a[e.DirFdArg] : AT_FDCWD, a[e.PathArg], follow,
+                    content: e.Op == OpCode.Truncate, ref intent, ref pathLen);
+            }
+
+            case DecodeKind.PathOrFd:
+            {
+                // utimensat(fd, NULL, times, flags) is futimens(fd).
+                if (a[1] == 0)
+                {
+                    return DecodeFd(t, (int)a[0], content: false, ref intent, ref pathLen);
+                }
+
+                bool follow = ((int)a[3] & AT_SYMLINK_NOFOLLOW) == 0;
+                return DecodePath(t, (int)a[0], a[1], follow, content: false, ref intent, ref pathLen);
+            }
+
+            case DecodeKind.TwoPaths:
+            {
+                int dirfd2 = e.DirFd2Arg >= 0 ? (int)a[e.DirFd2Arg] : AT_FDCWD;
+                bool followOld = e.Op == OpCode.Linkat && ((int)intent.OpFlags & AT_SYMLINK_FOLLOW) != 0;
+                Verdict v1 = DecodePath(t, e.DirFdArg >= 0 ? (int)a[e.DirFdArg] : AT_FDCWD, a[e.PathArg], followOld, content: false, ref intent, ref pathLen);
+                if (v1 == Verdict.Refuse)
+                {
+                    return v1;
+                }
+
+                var second = new OpIntent();
+                Verdict v2 = DecodePathInto(t, dirfd2, a[e.Path2Arg], follow: false, content: false, ref second, _path2, ref path2Len, isSecond: true);
+                if (v2 == Verdict.Refuse)
+                {
+                    intent.InjectedErrno = second.InjectedErrno;
+                    return v2;
+                }
+
+                return v1 == Verdict.Journal || v2 == Verdict.Journal ? Verdict.Journal : Verdict.Pass;
+            }
+
+            case DecodeKind.Symlink:
+            {
+                Verdict v = DecodePath(t, e.DirFdArg >= 0 ? (int)a[e.DirFdArg] : AT_FDCWD, a[e.PathArg], follow: false, content: false, ref intent, ref pathLen);
+                int n = TraceeMemory.ReadCString(t.Tid, a[e.Path2Arg], _path2);
+                path2Len = n < 0 ? 0 : n; // the target text, as written (not resolved)
+                return v;
+            }
+
+            case DecodeKind.Fd:
+            {
+                bool content = e.Op is not (OpCode.Fchmod or OpCode.Fchown or OpCode.Fsetxattr or OpCode.Fremovexattr);
+                if (e.Op == OpCode.Fchown)
+                {
+                    intent.Uid = (uint)a[1];
+                    intent.Gid = (uint)a[2];
+                }
+
+                if (e.Op is OpCode.Writev or OpCode.Pwritev or OpCode.Pwritev2)
+                {
+                    intent.Length = IovecTotal(t.Tid, a[1], (long)a[2]);
+                }
+
+                return DecodeFd(t, (int)a[e.FdArg], content, ref intent, ref pathLen);
+            }
+
+            case DecodeKind.Mmap:
+            case DecodeKind.Ioctl:
+                return DecodeFd(t, (int)a[e.FdArg], content: true, ref intent, ref pathLen);
+
+            case DecodeKind.Bind:
+                return DecodeBind(t, a, ref intent, ref pathLen);
+
+            default:
+                return Verdict.Pass;
+        }
+    }
+
+    private long IovecTotal(int tid, ulong iov, long count)
+    {
+        if (count <= 0 || count > 1024)
+        {
+            return -1;
+        }
+
+        Span<byte> buf = stackalloc byte[16 * 64];
+        long total = 0;
+        for (long done = 0; done < count;)
+        {
+            int chunk = (int)Math.Min(64, count - done);
+            if (!TraceeMemory.Read(tid, iov + (ulong)(done * 16), buf[..(chunk * 16)]))
+            {
+                return -1;
+            }
+
+            for (int i = 0; i < chunk; i++)
+            {
+                total += (long)BitConverter.ToUInt64(buf[((i * 16) + 8)..]);
+            }
+
+            done += chunk;
+        }
+
+        return total;
+    }
+
+    private Verdict DecodeBind(Tracee t, ulong* a, ref OpIntent intent, ref int pathLen)
+    {
+        int len = (int)Math.Min(a[2], 110UL);
+        Span<byte> sa = stackalloc byte[112];
+        if (len < 3 || !TraceeMemory.Read(t.Tid, a[1], sa[..len]))
+        {
+            return Verdict.Pass;
+        }
+
+        if (BitConverter.ToUInt16(sa) != 1 /* AF_UNIX */ || sa[2] == 0 /* abstract */)
+        {
+            return Verdict.Pass;
+        }
+
+        intent.Fd = (int)a[0];
+        return DecodePath(t, AT_FDCWD, a[1] + 2, follow: false, content: false, ref intent, ref pathLen);
+    }
+
+    /// <summary>
+    /// The object behind an fd of the tracee: journaled when it is a regular file (content ops) or any
+    /// file-system object (metadata ops) on a real filesystem and in scope.
+    /// </summary>
+    private Verdict DecodeFd(Tracee t, int fd, bool content, ref OpIntent intent, ref int pathLen)
+    {
+        intent.Fd = fd;
+        int dup = GetFd(t, fd);
+        if (dup < 0)
+        {
+            return Verdict.Pass; // EBADF: the kernel will refuse it, nothing can change
+        }
+
+        try
+        {
+            Interop.Stat st;
+            if (fstat(dup, &st) != 0)
+            {
+                return Verdict.Pass;
+            }
+
+            ObjectKind kind = ObjectClassifier.KindOf(st.st_mode);
+            if (content ? kind != ObjectKind.Regular : kind is not (ObjectKind.Regular or ObjectKind.Directory or ObjectKind.Symlink))
+            {
+                return Verdict.Pass;
+            }
+
+            if (_classifier.IsPseudoFs(st.st_dev, dup))
+            {
+                return Verdict.Pass;
+            }
+
+            intent.Kind = kind;
+            intent.Dev = st.st_dev;
+            intent.Ino = st.st_ino;
+            int n = ProcPath.FormatFd(_proc, Environment.ProcessId, dup);
+            pathLen = ProcPath.ReadLink(_proc.AsSpan(0, n + 1), _path);
+            if (pathLen < 0)
+            {
+                pathLen = 0;
+            }
+
+            if (intent.Offset == -1 && content)
+            {
+                intent.Offset = lseek(dup, 0, SEEK_CUR);
+            }
+
+            if (intent.Op is OpCode.Write or OpCode.Writev or OpCode.Pwrite64 or OpCode.Pwritev or OpCode.Pwritev2)
+            {
+                // The fd's status flags (O_APPEND: the write lands at the end whatever the offset).
+                intent.OpFlags = (ulong)fcntl(dup, F_GETFL, 0);
+            }
+
+            if (IsProtected(st.st_dev, st.st_ino) && pathLen > 0 && PathNormalizer.IsUnder(_path.AsSpan(0, pathLen), _options.JournalPath))
+            {
+                intent.InjectedErrno = (int)Errno.EACCES;
+                return Verdict.Refuse;
+            }
+
+            return InScope(_path.AsSpan(0, pathLen)) ? Verdict.Journal : Verdict.Pass;
+        }
+        finally
+        {
+            close(dup);
+        }
+    }
+
+    private Verdict DecodePath(Tracee t, int dirfd, ulong pathPtr, bool follow, bool content, ref OpIntent intent, ref int pathLen)
+        => DecodePathInto(t, dirfd, pathPtr, follow, content, ref intent, _path, ref pathLen, isSecond: false);
+
+    /// <summary>
+    /// Resolves a path argument the way the kernel will (relative to dirfd or the tracee's cwd),
+    /// writes its absolute normalised form into <paramref name="dest"/>, and decides by the object
+    /// (or, for a creation, its parent directory) whether it is journaled, passed or refused.
+    /// </summary>
+    private Verdict DecodePathInto(Tracee t, int dirfd, ulong pathPtr, bool follow, bool content, ref OpIntent intent, byte[] dest, ref int destLen, bool isSecond)
+    {
+        byte[] raw = isSecond ? _raw2 : _raw;
+        int rawLen = TraceeMemory.ReadCString(t.Tid, pathPtr, raw);
+        if (rawLen < 0)
+        {
+            intent.Flags |= IntentFlags.PathUnreadable;
+            destLen = 0;
+            return Verdict.Journal; // the kernel will fail it (EFAULT/ENAMETOOLONG); the failure is recorded
+        }
+
+        ReadOnlySpan<byte> rel = raw.AsSpan(0, rawLen);
+        int statLen;
+        int baseLen = 0;
+        if (rawLen > 0 && rel[0] == (byte)'/')
+        {
+            rel.CopyTo(_statPath);
+            statLen = rawLen;
+        }
+        else
+        {
+            int prefix = dirfd == AT_FDCWD ? ProcPath.Format(_statPath, t.Tid, "cwd"u8) : ProcPath.FormatFd(_statPath, t.Tid, dirfd);
+            baseLen = ProcPath.ReadLink(_statPath.AsSpan(0, prefix + 1), _base);
+            if (baseLen < 0)
+            {
+                baseLen = 0;
+            }
+
+            _statPath[prefix] = (byte)'/';
+            rel.CopyTo(_statPath.AsSpan(prefix + 1));
+            statLen = prefix + 1 + rawLen;
+        }
+
+        _statPath[statLen] = 0;
+        destLen = PathNormalizer.Join(_base.AsSpan(0, baseLen), rel, dest);
+        if (destLen < 0)
+        {
+            destLen = 0;
+            intent.Flags |= IntentFlags.PathUnreadable;
+            return Verdict.Journal;
+        }
+
+        ReadOnlySpan<byte> abs = dest.AsSpan(0, destLen);
+        if (PathNormalizer.IsUnder(abs, _options.JournalPath))
+        {
+            intent.InjectedErrno = (int)Errno.EACCES;
+            return Verdict.Refuse;
+        }
+
+        // The object itself.
+        Interop.Stat st;
+        int rc;
+        fixed (byte* sp = _statPath)
+        {
+            rc = fstatat(AT_FDCWD, sp, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW);
+        }
+
+        bool exists = rc == 0;
+        if (exists)
+        {
+            ObjectKind kind = ObjectClassifier.KindOf(st.st_mode);
+            if (!isSecond)
+            {
+                intent.Kind = kind;
+                intent.Dev = st.st_dev;
+                intent.Ino = st.st_ino;
+            }
+
+            if (IsProtected(st.st_dev, st.st_ino) || _options.JournalAncestors.Contains((st.st_dev, st.st_ino)) && RemovesOrRenames(intent.Op))
+            {
+                intent.InjectedErrno = (int)Errno.EACCES;
+                return Verdict.Refuse;
+            }
+
+            if (_classifier.IsPseudoFs(st.st_dev, _statPath))
+            {
+                return Verdict.Pass;
+            }
+
+            if (content && kind is not (ObjectKind.Regular or ObjectKind.Directory))
+            {
+                return Verdict.Pass; // opening a device, FIFO or socket for writing changes no file
+            }
+        }
+        else if (!isSecond)
+        {
+            intent.Kind = ObjectKind.Absent;
+        }
+
+        // The parent directory: where a creation lands, and the journal's own directories.
+        int slash = _statPath.AsSpan(0, statLen).LastIndexOf((byte)'/');
+        if (slash >= 0)
+        {
+            int cut = slash == 0 ? 1 : slash;
+            byte savedCut = _statPath[cut];
+            _statPath[cut] = 0;
+            Interop.Stat parent;
+            int prc;
+            fixed (byte* sp = _statPath)
+            {
+                prc = fstatat(AT_FDCWD, sp, &parent, 0);
+            }
+
+            bool parentPseudo = prc == 0 && !exists && _classifier.IsPseudoFs(parent.st_dev, _statPath);
+            _statPath[cut] = savedCut;
+            if (prc == 0)
+            {
+                if (IsProtected(parent.st_dev, parent.st_ino))
+                {
+                    intent.InjectedErrno = (int)Errno.EACCES;
+                    return Verdict.Refuse;
+                }
+
+                if (parentPseudo)
+                {
+                    return Verdict.Pass;
+                }
+            }
+        }
+
+        return InScope(abs) ? Verdict.Journal : Verdict.Pass;
+    }
+
+    private static bool RemovesOrRenames(OpCode op)
+        => op is OpCode.Rename or OpCode.Renameat or OpCode.Renameat2 or OpCode.Rmdir or OpCode.Unlink or OpCode.Unlinkat;
+
+    private bool IsProtected(ulong dev, ulong ino) => _options.ProtectedDirs.Contains((dev, ino));
+
+    /// <summary>--only / --exclude: excluded objects pass unjournaled.</summary>
+    private bool InScope(ReadOnlySpan<byte> abs)
+    {
+        byte[][] only = _options.Only;
+        if (only.Length > 0)
+        {
+            bool inside = false;
+            for (int i = 0; i < only.Length; i++)
+            {
+                if (PathNormalizer.IsUnder(abs, only[i]))
+                {
+                    inside = true;
+                    break;
+                }
+            }
+
+            if (!inside)
+            {
+                return false;
+            }
+        }
+
+        byte[][] exclude = _options.Exclude;
+        for (int i = 0; i < exclude.Length; i++)
+        {
+            if (PathNormalizer.IsUnder(abs, exclude[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

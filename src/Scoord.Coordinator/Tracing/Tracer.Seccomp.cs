@@ -1,0 +1,216 @@
+using Scoord.Interceptors;
+using Scoord.Interceptors.Seccomp;
+using Scoord.Interceptors.Syscalls;
+using Scoord.Journal.Model;
+using static Scoord.Interceptors.Interop.Libc;
+
+namespace Scoord.Coordinator.Tracing;
+
+/// <summary>The seccomp-stop: decode by table, classify, journal or pass or refuse.</summary>
+internal sealed unsafe partial class Tracer
+{
+    private enum Verdict : byte
+    {
+        /// <summary>Not a journaled object: resume without an exit stop.</summary>
+        Pass,
+        /// <summary>Journal the intent, resume after the group commit, complete at the exit stop.</summary>
+        Journal,
+        /// <summary>Refuse with the errno in the intent (journaled as refused).</summary>
+        Refuse,
+    }
+
+    private void OnSeccomp(Tracee t)
+    {
+        fixed (Interop.PtraceSyscallInfo* info = &_info)
+        {
+            if (ptrace(PTRACE_GET_SYSCALL_INFO, t.Tid, sizeof(Interop.PtraceSyscallInfo), (nint)info) <= 0)
+            {
+                ptrace(PTRACE_CONT, t.Tid, 0, 0); // the tracee vanished (SIGKILL): nothing to decode
+                return;
+            }
+        }
+
+        if (_info.ret_data != Bpf.DataNative || _info.arch != AUDIT_ARCH_X86_64)
+        {
+            OnForeignAbi(t);
+            return;
+        }
+
+        long nr = (long)_info.nr;
+        if (!SyscallTable.IsKnown(nr))
+        {
+            RefuseAndJournal(t, OpCode.Other, Errno.ENOSYS, IntentFlags.None);
+            return;
+        }
+
+        ref readonly SyscallEntry entry = ref SyscallTable.Get((int)nr);
+        switch (entry.Decode)
+        {
+            case DecodeKind.None:
+                ptrace(PTRACE_CONT, t.Tid, 0, 0);
+                return;
+            case DecodeKind.Refuse:
+                RefuseAndJournal(t, entry.Op, entry.RefuseErrno, IntentFlags.None);
+                return;
+            case DecodeKind.Dup:
+                OnDupToStdio(t, entry);
+                return;
+            case DecodeKind.Clone3:
+                OnClone3(t);
+                return;
+            case DecodeKind.Sync:
+                // A durability point: everything journaled so far reaches stable storage before the app's sync runs.
+                Flush();
+                if (_options.Durability != Durability.Process)
+                {
+                    _writer.Commit(sync: true);
+                }
+
+                ptrace(PTRACE_CONT, t.Tid, 0, 0);
+                return;
+        }
+
+        var intent = new OpIntent
+        {
+            Pid = t.Process.Tgid,
+            Tid = t.Tid,
+            Op = entry.Op,
+            Fd = -1,
+            Offset = -1,
+            Length = -1,
+        };
+        int pathLen = 0, path2Len = 0;
+        Verdict v = Decode(t, entry, ref intent, ref pathLen, ref path2Len);
+        switch (v)
+        {
+            case Verdict.Pass:
+                ptrace(PTRACE_CONT, t.Tid, 0, 0);
+                break;
+            case Verdict.Journal:
+                intent.TimeNs = Clock.NowNs();
+                Defer(t, _writer.AppendIntent(intent, _path.AsSpan(0, pathLen), _path2.AsSpan(0, path2Len)));
+                break;
+            case Verdict.Refuse:
+                intent.TimeNs = Clock.NowNs();
+                intent.Flags |= IntentFlags.Refused;
+                _writer.AppendIntent(intent, _path.AsSpan(0, pathLen), _path2.AsSpan(0, path2Len));
+                Log.Refused(_logger, t.Tid, entry.Name, (Errno)intent.InjectedErrno);
+                RefuseNow(t, (Errno)intent.InjectedErrno);
+                break;
+        }
+    }
+
+    private void RefuseAndJournal(Tracee t, OpCode op, Errno errno, IntentFlags flags)
+    {
+        var intent = new OpIntent
+        {
+            TimeNs = Clock.NowNs(),
+            Pid = t.Process.Tgid,
+            Tid = t.Tid,
+            Op = op,
+            Flags = IntentFlags.Refused | flags,
+            InjectedErrno = (int)errno,
+            Fd = -1,
+            Offset = -1,
+            Length = -1,
+            OpFlags = _info.nr,
+        };
+        _writer.AppendIntent(intent, default, default);
+        RefuseNow(t, errno);
+    }
+
+    /// <summary>
+    /// i386 (int 0x80) and x32 syscalls: a few that cannot change files pass, writes pass only to
+    /// objects scoord does not journal, everything else is refused with ENOSYS and journaled.
+    /// </summary>
+    private void OnForeignAbi(Tracee t)
+    {
+        if (_info.arch == AUDIT_ARCH_I386)
+        {
+            uint nr = (uint)_info.nr;
+            switch (nr)
+            {
+                case 1: case 3: case 6: case 13: case 20: case 45: case 78: case 91: case 122: case 125:
+                case 174: case 175: case 192: case 243: case 252: case 258:
+                    ptrace(PTRACE_CONT, t.Tid, 0, 0);
+                    return;
+                case 4: // write
+                    if (!IsJournaledFd(t, (int)_info.args[0]))
+                    {
+                        ptrace(PTRACE_CONT, t.Tid, 0, 0);
+                        return;
+                    }
+
+                    break;
+                case 5: // open
+                    if ((_info.args[1] & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) == 0)
+                    {
+                        ptrace(PTRACE_CONT, t.Tid, 0, 0);
+                        return;
+                    }
+
+                    break;
+            }
+        }
+
+        RefuseAndJournal(t, OpCode.ForeignAbi, Errno.ENOSYS, IntentFlags.ForeignAbi);
+    }
+
+    private bool IsJournaledFd(Tracee t, int fd)
+    {
+        int dup = GetFd(t, fd);
+        if (dup < 0)
+        {
+            return false;
+        }
+
+        Interop.Stat st;
+        bool journaled = fstat(dup, &st) == 0
+            && ObjectClassifier.KindOf(st.st_mode) == ObjectKind.Regular
+            && !_classifier.IsPseudoFs(st.st_dev, dup);
+        close(dup);
+        return journaled;
+    }
+
+    /// <summary>clone3 keeps its flags in memory; refuse only new mount or user namespaces.</summary>
+    private void OnClone3(Tracee t)
+    {
+        Span<byte> flags = stackalloc byte[8];
+        if (TraceeMemory.Read(t.Tid, _info.args[0], flags))
+        {
+            ulong f = BitConverter.ToUInt64(flags);
+            if ((f & (0x00020000UL | 0x10000000UL)) != 0)
+            {
+                RefuseAndJournal(t, OpCode.Unshare, Errno.ENOSYS, IntentFlags.None);
+                return;
+            }
+        }
+
+        ptrace(PTRACE_CONT, t.Tid, 0, 0);
+    }
+
+    /// <summary>Duplicates the tracee's fd into scoord (pidfd_getfd); -1 if it is not open.</summary>
+    private int GetFd(Tracee t, int fd)
+    {
+        if (fd < 0)
+        {
+            return -1;
+        }
+
+        if (t.PidFd < 0)
+        {
+            t.PidFd = pidfd_open(t.Tid, PIDFD_THREAD);
+            if (t.PidFd < 0)
+            {
+                t.PidFd = pidfd_open(t.Process.Tgid, 0);
+            }
+
+            if (t.PidFd < 0)
+            {
+                return -1;
+            }
+        }
+
+        return pidfd_getfd(t.PidFd, fd, 0);
+    }
+}

@@ -1,0 +1,15 @@
+namespace Scoord.Coordinator.Tracing;
+
+/// <summary>Settings the tracer needs, prepared once before launch (paths as bytes, identities as (dev, ino)).</summary>
+internal sealed class TracerOptions
+{
+    /// <summary>Canonical absolute path of the journal directory (no trailing slash).</summary>
+    public required byte[] JournalPath { get; init; }
+    /// <summary>(dev, ino) of the journal directory and every directory inside it: nothing may be created, removed or changed there.</summary>
+    public required HashSet<(ulong Dev, ulong Ino)> ProtectedDirs { get; init; }
+    /// <summary>(dev, ino) of every ancestor of the journal directory: these may not be renamed or removed.</summary>
+    public required HashSet<(ulong Dev, ulong Ino)> JournalAncestors { get; init; }
+    public required byte[][] Only { get; init; }
+    public required byte[][] Exclude { get; init; }
+    public Durability Durability { get; init; }
+}
