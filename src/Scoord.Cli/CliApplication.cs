@@ -58,7 +58,7 @@ internal sealed class CliApplication
         }
 
         ParseResult parseResult = _root.Parse(prepared);
-        if (parseResult.Errors.Count > 0 && parseResult.Action is not (HelpAction or VersionOptionAction))
+        if (parseResult.Errors.Count > 0 && parseResult.Action is not CommandLineAction { ClearsParseErrors: true })
         {
             return Fail(ExitCodes.Usage, DescribeParseErrors(parseResult));
         }
@@ -115,9 +115,31 @@ internal sealed class CliApplication
 
     private int Fail(int exitCode, string message)
     {
-        _stderr.WriteLine("scoord: " + message.ReplaceLineEndings(" ").Trim());
+        _stderr.WriteLine("scoord: " + OneLine(message));
         _stderr.Flush();
         return exitCode;
+    }
+
+    /// <summary>Newlines, tabs and runs of spaces become one space: the error is exactly one line.</summary>
+    internal static string OneLine(string message)
+    {
+        var b = new System.Text.StringBuilder(message.Length);
+        foreach (char c in message.Trim())
+        {
+            if (char.IsWhiteSpace(c) || char.IsControl(c))
+            {
+                if (b.Length > 0 && b[^1] != ' ')
+                {
+                    b.Append(' ');
+                }
+            }
+            else
+            {
+                b.Append(c);
+            }
+        }
+
+        return b.ToString();
     }
 
     /// <summary>One line for the parse errors: the unrecognized token first (it explains the rest).</summary>

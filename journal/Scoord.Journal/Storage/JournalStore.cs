@@ -50,7 +50,18 @@ public sealed class JournalStore : IDisposable
     public string Directory { get; }
 
     /// <summary>The writer; only a store from <see cref="OpenForWriting"/> has one.</summary>
-    public JournalWriter Writer => _writer ?? throw new InvalidOperationException("this journal store was opened read-only; it has no writer");
+    public JournalWriter Writer
+    {
+        get
+        {
+            if (_writer is null)
+            {
+                ThrowHelper.ThrowNotWritable();
+            }
+
+            return _writer;
+        }
+    }
 
     /// <summary>Reads the journal.</summary>
     public JournalReader Reader { get; }

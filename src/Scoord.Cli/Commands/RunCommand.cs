@@ -47,7 +47,6 @@ internal sealed class RunCommand
     public RunCommand(CliApplication app)
     {
         _app = app;
-        _durability.AcceptOnlyFromAmong("process", "sync-points", "strict");
         Command = new Command("run", "Run a program and journal every file change of it and its children")
         {
             _checkpointEvery,

@@ -25,12 +25,12 @@ internal sealed class LogTableWriter : IEntryWriter
     {
         if (!_headerWritten)
         {
-            _output.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,8} {1,-15}  {2,-7} {3,-12} {4,-10}  {5}", "SEQ", "TIME", "PID", "OP", "RESULT", "PATH"));
+            _output.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,8} {1,-15}  {2,-7} {3,-15} {4,-10}  {5}", "SEQ", "TIME", "PID", "OP", "RESULT", "PATH"));
             _headerWritten = true;
         }
 
         StringBuilder b = _line.Clear();
-        b.Append(CultureInfo.InvariantCulture, $"{e.Seq,8} {TimeText.LocalTimeOfDay(e.TimeNs),-15}  {e.Pid,-7} {e.OpName,-12} {ResultText(e),-10}  ");
+        b.Append(CultureInfo.InvariantCulture, $"{e.Seq,8} {TimeText.LocalTimeOfDay(e.TimeNs),-15}  {e.Pid,-7} {e.OpName,-15} {ResultText(e),-10}  ");
         if (e.IsProcessEvent)
         {
             AppendProcessEvent(b, e);

@@ -309,8 +309,20 @@ internal sealed unsafe partial class Tracer
         int baseLen = 0;
         if (rawLen > 0 && rel[0] == (byte)'/')
         {
-            rel.CopyTo(_statPath);
-            statLen = rawLen;
+            // "/proc/self" and "/proc/thread-self" must name the tracee, not scoord.
+            if (rel.StartsWith("/proc/self/"u8) || rel.SequenceEqual("/proc/self"u8))
+            {
+                statLen = ProcPath.Format(_statPath, t.Tid, rel.Length > 10 ? rel[11..] : default);
+            }
+            else if (rel.StartsWith("/proc/thread-self/"u8) || rel.SequenceEqual("/proc/thread-self"u8))
+            {
+                statLen = ProcPath.Format(_statPath, t.Tid, rel.Length > 17 ? rel[18..] : default);
+            }
+            else
+            {
+                rel.CopyTo(_statPath);
+                statLen = rawLen;
+            }
         }
         else
         {
@@ -327,7 +339,9 @@ internal sealed unsafe partial class Tracer
         }
 
         _statPath[statLen] = 0;
-        destLen = PathNormalizer.Join(_base.AsSpan(0, baseLen), rel, dest);
+        destLen = rel.StartsWith("/proc/"u8)
+            ? ResolveThroughProc(statLen, follow, dest) // magic links name real objects
+            : PathNormalizer.Join(_base.AsSpan(0, baseLen), rel, dest);
         if (destLen < 0)
         {
             destLen = 0;
@@ -414,6 +428,46 @@ internal sealed unsafe partial class Tracer
         }
 
         return InScope(abs) ? Verdict.Journal : Verdict.Pass;
+    }
+
+    /// <summary>
+    /// A path through /proc (/proc/PID/cwd/x, /proc/self/fd/N, /dev/stdout's target): let the kernel
+    /// resolve it. Followed objects resolve whole; otherwise the parent resolves and the last name stays.
+    /// </summary>
+    private int ResolveThroughProc(int statLen, bool follow, byte[] dest)
+    {
+        fixed (byte* sp = _statPath)
+        fixed (byte* d = dest)
+        {
+            if (follow && Interop.Libc.realpath(sp, d) != null)
+            {
+                return new ReadOnlySpan<byte>(d, dest.Length).IndexOf((byte)0);
+            }
+
+            int slash = _statPath.AsSpan(0, statLen).LastIndexOf((byte)'/');
+            _statPath[slash] = 0;
+            byte* r = Interop.Libc.realpath(sp, d);
+            _statPath[slash] = (byte)'/';
+            if (r == null)
+            {
+                return PathNormalizer.Join(default, _statPath.AsSpan(0, statLen), dest);
+            }
+
+            int n = new ReadOnlySpan<byte>(d, dest.Length).IndexOf((byte)0);
+            int tail = statLen - slash;
+            if (n + tail > dest.Length)
+            {
+                return -1;
+            }
+
+            if (n == 1)
+            {
+                n = 0; // parent is "/"
+            }
+
+            _statPath.AsSpan(slash, tail).CopyTo(dest.AsSpan(n));
+            return n + tail;
+        }
     }
 
     private static bool RemovesOrRenames(OpCode op)

@@ -1,0 +1,121 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Scoord.Cli.Output;
+using Scoord.Journal;
+
+namespace Scoord.Cli.Commands;
+
+/// <summary>`scoord status`: where the journal is, whether a coordinator runs, what the journal holds.</summary>
+internal sealed class StatusCommand
+{
+    private readonly CliApplication _app;
+    private readonly Option<bool> _json = new("--json") { Description = "One JSON object instead of text" };
+
+    public StatusCommand(CliApplication app)
+    {
+        _app = app;
+        Command = new Command("status", "Show the journal's state") { _json };
+        Command.SetAction(parseResult => _app.Execute(parseResult, "status", context => Execute(parseResult, context)));
+    }
+
+    public Command Command { get; }
+
+    private int Execute(ParseResult parseResult, CommandContext context)
+    {
+        string dir = context.JournalDirectory;
+        JournalStats stats;
+        using (JournalStore store = JournalStore.OpenReadOnly(dir))
+        {
+            stats = store.Reader.GetStats();
+        }
+
+        bool running = JournalStore.IsCoordinatorRunning(dir, out int pid);
+        if (parseResult.GetValue(_json))
+        {
+            WriteJson(context.Stdout, dir, running, pid, stats);
+        }
+        else
+        {
+            WriteText(context.Stdout, dir, running, pid, stats);
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private static void WriteText(StdoutWriter o, string dir, bool running, int pid, JournalStats s)
+    {
+        CultureInfo c = CultureInfo.InvariantCulture;
+        o.WriteLine("journal      " + dir);
+        o.WriteLine("coordinator  " + (running ? (pid > 0 ? string.Create(c, $"running (pid {pid})") : "running") : "not running"));
+        o.WriteLine(string.Create(c, $"operations   {s.Operations} ({s.Completed} completed, {s.Failed} failed, {s.Pending} pending)"));
+        o.WriteLine(string.Create(c, $"processes    {s.Processes} ({s.ProcessEvents} process events)"));
+        o.WriteLine(string.Create(c, $"last seq     {s.LastSeq}"));
+        o.WriteLine("first        " + (s.FirstTime is { } f ? LocalText(f) : "-"));
+        o.WriteLine("last         " + (s.LastTime is { } l ? LocalText(l) : "-"));
+        o.WriteLine(string.Create(c, $"size         {HumanSize(s.BytesOnDisk)} ({s.BytesOnDisk} bytes)"));
+    }
+
+    private static void WriteJson(StdoutWriter o, string dir, bool running, int pid, JournalStats s)
+    {
+        using (var w = new Utf8JsonWriter(o, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("journal", dir);
+            w.WriteBoolean("coordinator_running", running);
+            if (running && pid > 0)
+            {
+                w.WriteNumber("coordinator_pid", pid);
+            }
+            else
+            {
+                w.WriteNull("coordinator_pid");
+            }
+
+            w.WriteNumber("operations", s.Operations);
+            w.WriteNumber("completed", s.Completed);
+            w.WriteNumber("failed", s.Failed);
+            w.WriteNumber("pending", s.Pending);
+            w.WriteNumber("processes", s.Processes);
+            w.WriteNumber("last_seq", s.LastSeq);
+            WriteTime(w, "first_time", s.FirstTime);
+            WriteTime(w, "last_time", s.LastTime);
+            w.WriteNumber("size_bytes", s.BytesOnDisk);
+            w.WriteEndObject();
+        }
+
+        o.WriteLine();
+    }
+
+    private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset? time)
+    {
+        if (time is { } t)
+        {
+            w.WriteString(name, TimeText.Rfc3339Utc(t));
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static string LocalText(DateTimeOffset t) =>
+        t.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss.ffffff zzz", CultureInfo.InvariantCulture);
+
+    internal static string HumanSize(long bytes)
+    {
+        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
+        double v = bytes;
+        int u = 0;
+        while (v >= 1024 && u < units.Length - 1)
+        {
+            v /= 1024;
+            u++;
+        }
+
+        return u == 0
+            ? string.Create(CultureInfo.InvariantCulture, $"{bytes} B")
+            : string.Create(CultureInfo.InvariantCulture, $"{v:0.0} {units[u]}");
+    }
+}

@@ -1,0 +1,90 @@
+using Scoord.Tests.Support;
+using Xunit;
+
+namespace Scoord.Tests.Cli;
+
+/// <summary>`scoord run` and `scoord demo` end to end: these need the tracer (Scoord.Coordinator.Runner).</summary>
+public sealed class RunCommandTests
+{
+    [Fact]
+    public void Run_then_log_json_shows_create_write_rename_unlink_with_absolute_paths()
+    {
+        using var tree = new TempTree();
+        string work = tree.CreateDirectory("work");
+        var cli = new ScoordCli(tree.Combine("journal"), work);
+        CliResult run = cli.Run("run", "--", "sh", "-c", "echo a > f; mv f g; rm g");
+        Assert.True(run.ExitCode == 0, run.ToString());
+
+        IReadOnlyList<LogLine> log = cli.Run("log", "--json").LogLines;
+        Assert.Contains(log, l => l.Op is "openat" or "open" or "creat" && l.Path == work + "/f" && l.Status == "completed");
+        Assert.Contains(log, l => l.Op == "write" && l.Path == work + "/f" && l.Result == 2);
+        Assert.Contains(log, l => l.Op.StartsWith("rename", StringComparison.Ordinal) && l.Path == work + "/f" && l.Path2 == work + "/g" && l.Result == 0);
+        Assert.Contains(log, l => l.Op.StartsWith("unlink", StringComparison.Ordinal) && l.Path == work + "/g" && l.Result == 0);
+        Assert.All(log, l => Assert.Equal(LogLine.RequiredKeys, l.Keys));
+    }
+
+    [Fact]
+    public void Run_exits_with_the_program_status()
+    {
+        using var tree = new TempTree();
+        CliResult r = new ScoordCli(tree.Combine("journal"), tree.Path).Run("run", "--", "sh", "-c", "exit 7");
+        Assert.True(r.ExitCode == 7, r.ToString());
+        Assert.Equal(string.Empty, r.Stderr);
+    }
+
+    [Fact]
+    public void Run_exits_with_128_plus_the_signal()
+    {
+        using var tree = new TempTree();
+        CliResult r = new ScoordCli(tree.Combine("journal"), tree.Path).Run("run", "--", "sh", "-c", "kill -TERM $$");
+        Assert.True(r.ExitCode == 128 + 15, r.ToString());
+    }
+
+    [Fact]
+    public void Arguments_after_the_program_reach_it_verbatim()
+    {
+        using var tree = new TempTree();
+        CliResult r = new ScoordCli(tree.Combine("journal"), tree.Path)
+            .Run("run", "sh", "-c", "printf '%s|' \"$@\"", "sh", "--json", "-v", "--", "--journal", "x");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("--json|-v|--|--journal|x|", r.Stdout);
+    }
+
+    [Fact]
+    public void Stdin_passes_through()
+    {
+        using var tree = new TempTree();
+        CliResult r = new ScoordCli(tree.Combine("journal"), tree.Path).Run(["run", "--", "cat"], stdin: "from stdin\n");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Equal("from stdin\n", r.Stdout);
+    }
+
+    [Fact]
+    public void Missing_program_is_one_line_and_nonzero()
+    {
+        using var tree = new TempTree();
+        CliResult r = new ScoordCli(tree.Combine("journal"), tree.Path).Run("run", "--", "no-such-program-scoord");
+        Assert.True(r.ExitCode != 0, r.ToString());
+        string line = Assert.Single(r.StderrLines);
+        Assert.StartsWith("scoord: ", line, StringComparison.Ordinal);
+        Assert.Contains("no-such-program-scoord", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Demo_prints_a_journal_table()
+    {
+        CliResult r = new ScoordCli().Run("demo");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("renameat", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("symlink", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("ENOENT", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("journal:", r.Stdout, StringComparison.Ordinal);
+        string journal = r.StdoutLines.Single(l => l.StartsWith("journal:", StringComparison.Ordinal))["journal:".Length..].Trim();
+        string tree = r.StdoutLines.Single(l => l.StartsWith("traced tree:", StringComparison.Ordinal))["traced tree:".Length..].Trim();
+        Assert.False(journal.StartsWith(tree + "/", StringComparison.Ordinal));
+        CliResult log = new ScoordCli(journal).Run("log", "--json", "--path", tree + "/**");
+        Assert.True(log.LogLines.Count >= 6, log.ToString());
+        Directory.Delete(tree, recursive: true);
+        Directory.Delete(Path.GetDirectoryName(journal)!, recursive: true);
+    }
+}
