@@ -54,22 +54,22 @@ public sealed class SeccompKernelTests(ITestOutputHelper output)
 
         /* argv: filter-file readable-file create-path stdout-fast(0/1) */
         int main(int argc, char **argv) {
-            if (argc != 5) return 100;
+            if (argc != 5) { fputs("SETUP: usage\n", stderr); return 255; }
             static struct sock_filter insns[4096 + 1];
             FILE *f = fopen(argv[1], "rb");
-            if (!f) { perror("fopen filter"); return 101; }
+            if (!f) { perror("SETUP: fopen filter"); return 255; }
             size_t n = fread(insns, 1, sizeof insns, f);
             fclose(f);
             if (n == 0 || n % sizeof(struct sock_filter) != 0 || n > 4096 * sizeof(struct sock_filter)) {
-                fprintf(stderr, "bad filter file size %zu\n", n);
-                return 102;
+                fprintf(stderr, "SETUP: bad filter file size %zu\n", n);
+                return 255;
             }
             int stdout_fast = atoi(argv[4]);
             struct sock_fprog prog = { .len = (unsigned short)(n / sizeof(struct sock_filter)), .filter = insns };
-            if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) { perror("PR_SET_NO_NEW_PRIVS"); return 103; }
+            if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) { perror("SETUP: PR_SET_NO_NEW_PRIVS"); return 255; }
             if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0) {
-                fprintf(stderr, "PR_SET_SECCOMP rejected the filter (%u insns): %s\n", prog.len, strerror(errno));
-                return 104;
+                fprintf(stderr, "SETUP: PR_SET_SECCOMP rejected the filter (%u insns): %s\n", prog.len, strerror(errno));
+                return 255;
             }
 
             /* From here on, no tracer: RET_TRACE means ENOSYS. */
@@ -142,7 +142,7 @@ public sealed class SeccompKernelTests(ITestOutputHelper output)
             output.WriteLine("stderr: " + r.Stderr);
         }
 
-        Assert.True(r.ExitCode < 100, $"the probe could not install the filter (exit {r.ExitCode}): {r.Stderr}");
+        Assert.False(r.Stderr.Contains("SETUP:", StringComparison.Ordinal), $"the probe could not install the filter (exit {r.ExitCode}): {r.Stderr}");
         var failed = s_checks.Where((_, i) => (r.ExitCode & (1 << i)) != 0).ToList();
         Assert.True(failed.Count == 0, $"with StdioFastFds={fastMask} these checks failed: {string.Join("; ", failed)}\n{r.Stdout}");
         Assert.False(File.Exists(created), "the traced open created the file anyway");
