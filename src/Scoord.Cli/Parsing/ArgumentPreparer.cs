@@ -36,7 +36,7 @@ internal static class ArgumentPreparer
                 break;
             }
 
-            i = CopyOption(args, i, root, output);
+            i = CopyOption(args, i, root, root, output);
         }
 
         if (i < args.Count && args[i] != "--")
@@ -57,7 +57,7 @@ internal static class ArgumentPreparer
                     break;
                 }
 
-                i = IsOptionLike(args[i]) ? CopyOption(args, i, command ?? root, output) : Copy(args, i, output);
+                i = IsOptionLike(args[i]) ? CopyOption(args, i, command ?? root, root, output) : Copy(args, i, output);
             }
 
             return [.. output];
@@ -83,7 +83,7 @@ internal static class ArgumentPreparer
                 throw new UsageException($"run: unknown option '{a}' (put the program after `--`: scoord run [options] -- PROG [ARGS...])");
             }
 
-            i = CopyOption(args, i, run, output);
+            i = CopyOption(args, i, run, root, output);
         }
 
         if (i < args.Count)
@@ -102,7 +102,7 @@ internal static class ArgumentPreparer
     }
 
     /// <summary>Copies the option at args[i] (and its value, if it takes one); returns the next index.</summary>
-    private static int CopyOption(IReadOnlyList<string> args, int i, Command command, List<string> output)
+    private static int CopyOption(IReadOnlyList<string> args, int i, Command command, Command root, List<string> output)
     {
         string a = args[i];
         string name = OptionName(a);
@@ -126,7 +126,7 @@ internal static class ArgumentPreparer
         }
 
         output.Add(a);
-        Option? option = FindOption(command, command, name);
+        Option? option = FindOption(command, root, name);
         bool inlineValue = a.Length > name.Length;
         if (option is not null && !inlineValue && option.Arity.MaximumNumberOfValues > 0 && i + 1 < args.Count)
         {

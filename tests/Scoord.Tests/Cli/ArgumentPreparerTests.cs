@@ -18,6 +18,13 @@ public sealed class ArgumentPreparerTests
     }
 
     [Fact]
+    public void Run_GlobalOptionWithValueAfterRun_KeepsItsValue()
+    {
+        Assert.Equal(["run", "--journal", "/tmp/j", "--", "sh", "-c", "x"], Prepare("run", "--journal", "/tmp/j", "sh", "-c", "x"));
+        Assert.Equal(["run", "--journal", "/tmp/j", "--", "true"], Prepare("run", "--journal", "/tmp/j", "--", "true"));
+    }
+
+    [Fact]
     public void Program_after_options_gets_a_double_dash()
     {
         Assert.Equal(["run", "--durability", "strict", "--", "sh", "-c", "x", "--json"], Prepare("run", "--durability", "strict", "sh", "-c", "x", "--json"));
