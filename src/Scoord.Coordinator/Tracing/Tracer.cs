@@ -47,6 +47,7 @@ internal sealed unsafe partial class Tracer
     private int _deferredCount;
     private Interop.PtraceSyscallInfo _info;
 
+    private long _stops;
     private int _mainPid;
     private int _mainStatus = -1;
 
@@ -75,7 +76,9 @@ internal sealed unsafe partial class Tracer
         launcher.SendFilter(FilterGenerator.Build(filterOptions));
         Log.Launched(_logger, _mainPid);
 
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         Loop();
+        Log.TracerStats(_logger, _stops, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
         return _mainStatus < 0 ? 1 : WIFEXITED(_mainStatus) ? WEXITSTATUS(_mainStatus) : 128 + WTERMSIG(_mainStatus);
     }
 
@@ -136,6 +139,7 @@ internal sealed unsafe partial class Tracer
 
     private void Handle(int tid, int status)
     {
+        _stops++;
         if (WIFEXITED(status) || WIFSIGNALED(status))
         {
             OnExit(tid, status);
@@ -382,6 +386,10 @@ internal sealed unsafe partial class Tracer
     {
         [LoggerMessage(EventId = 100, Level = LogLevel.Debug, Message = "launched and seized pid {Pid}")]
         public static partial void Launched(ILogger logger, int pid);
+
+        /// <summary>Read by the allocation test: the hot path must not allocate per stop.</summary>
+        [LoggerMessage(EventId = 103, Level = LogLevel.Debug, Message = "tracer: {Stops} stops, {Bytes} bytes allocated on the tracer thread")]
+        public static partial void TracerStats(ILogger logger, long stops, long bytes);
 
         [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "could not guard stdio of pid {Pid} (seccomp returned {Result}): its writes through fds 0-2 are not journaled")]
         public static partial void GuardFailed(ILogger logger, int pid, long result);
