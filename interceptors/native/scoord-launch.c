@@ -8,6 +8,11 @@
  * installs the filter and execs PROGRAM. Everything else scoord does is C#.
  *
  * usage: scoord-launch CTLFD PROGRAM ARGV0 ARGS...
+ *        scoord-launch --doorbell FD
+ * The doorbell is a second, filterless tracee: it blocks reading FD, and every byte scoord's
+ * other threads write there makes it leave read(), which the tracer thread (blocked in waitpid)
+ * sees as a syscall stop. That is how a checkpoint request wakes the tracer thread, the only
+ * thread allowed to make ptrace calls.
  * wire format on CTLFD: u32 count (host order) followed by count struct sock_filter (8 bytes each).
  */
 #define _GNU_SOURCE
@@ -62,6 +67,16 @@ int main(int argc, char **argv)
     sigset_t none;
     char *end;
     long ctl;
+
+    if (argc == 3 && strcmp(argv[1], "--doorbell") == 0) {
+        int fd = atoi(argv[2]);
+        char c;
+        for (;;) {
+            ssize_t n = read(fd, &c, 1);
+            if (n == 0 || (n < 0 && errno != EINTR))
+                return 0;
+        }
+    }
 
     if (argc < 4) {
         fprintf(stderr, "scoord-launch: internal helper of scoord; not meant to be run by hand\n");

@@ -34,6 +34,8 @@ internal sealed class CliApplication
         _root.Add(_run);
         _root.Add(new LogCommand(this).Command);
         _root.Add(new StatusCommand(this).Command);
+        _root.Add(new CheckpointCommand(this).Command);
+        _root.Add(new CheckpointsCommand(this).Command);
         _root.Add(new DemoCommand(this).Command);
 
         _root.SetAction(parseResult =>

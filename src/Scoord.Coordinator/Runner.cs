@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Scoord.Coordinator.Control;
 using Scoord.Coordinator.Launch;
 using Scoord.Coordinator.Tracing;
 using Scoord.Interceptors;
@@ -33,6 +34,11 @@ public static partial class Runner
 
         using JournalStore store = JournalStore.OpenForWriting(journalDir, logger);
         TracerOptions tracerOptions = BuildTracerOptions(journalDir, options);
+        var tracer = new Tracer(store.Writer, tracerOptions, logger);
+
+        // Checkpoints of the running app (control socket and --checkpoint-every) go through the tracer's barrier.
+        ICheckpointTaker checkpointTaker = tracer;
+        using ControlServer server = ControlServer.Start(journalDir, checkpointTaker, logger);
         var filterOptions = new FilterOptions
         {
             StdioFastFds = StdioFastFds(),
@@ -73,7 +79,6 @@ public static partial class Runner
                 using var launcher = new Launcher();
                 launcher.Spawn(launcherPath, program, options.Command, environment);
                 Volatile.Write(ref mainPid, launcher.Pid);
-                var tracer = new Tracer(store.Writer, tracerOptions, logger);
                 exitStatus = tracer.Run(launcher, filterOptions);
             }
             catch (Exception ex)
@@ -86,7 +91,11 @@ public static partial class Runner
             IsBackground = false,
         };
         thread.Start();
+        CheckpointTimer? timer = options.CheckpointEvery is { } every
+            ? CheckpointTimer.Start(every, checkpointTaker, () => [.. store.Reader.ListCheckpoints().Select(c => c.Name)], logger)
+            : null;
         thread.Join();
+        timer?.Dispose();
         if (failure is not null)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();

@@ -28,6 +28,8 @@ public enum DecodeError
     TrailingBytes,
     /// <summary>A reserved field is not zero.</summary>
     ReservedNotZero,
+    /// <summary>A field holds a value its record type does not allow (e.g. checkpoint id 0).</summary>
+    InvalidValue,
 }
 
 /// <summary>Human text for <see cref="DecodeError"/>, used in one-line error messages.</summary>
@@ -49,6 +51,7 @@ public static class DecodeErrors
             DecodeError.StringOutOfBounds => "string length out of bounds",
             DecodeError.TrailingBytes => "trailing bytes",
             DecodeError.ReservedNotZero => "reserved field not zero",
+            DecodeError.InvalidValue => "invalid field value",
             _ => "unknown decode error",
         };
 }

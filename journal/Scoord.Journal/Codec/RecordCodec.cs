@@ -122,7 +122,7 @@ public static class RecordCodec
     }
 
     /// <summary>Writes the header for a payload already in place, then the checksum; returns the record size.</summary>
-    private static int Seal(Span<byte> destination, RecordType type, int payloadLength)
+    internal static int Seal(Span<byte> destination, RecordType type, int payloadLength)
     {
         destination[0] = (byte)type;
         destination[1] = RecordLayout.Version;
@@ -165,7 +165,7 @@ public static class RecordCodec
         }
 
         type = (RecordType)input[0];
-        if (type is < RecordType.Intent or > RecordType.Meta)
+        if (type is < RecordType.Intent or > RecordType.Rollback)
         {
             error = DecodeError.UnknownType;
             return false;
@@ -214,8 +214,12 @@ public static class RecordCodec
                 return TryParseCompletion(payload, out record.Completion, out error);
             case RecordType.Process:
                 return TryParseProcess(payload, out record.Process, out record.Bytes1, out record.Bytes2, out error);
-            default:
+            case RecordType.Meta:
                 return TryParseMeta(payload, out record.Meta, out error);
+            default:
+                // Checkpoint and undo records have decoders of their own (CheckpointCodec, UndoCodec).
+                error = DecodeError.UnknownType;
+                return false;
         }
     }
 

@@ -27,6 +27,8 @@ public enum IntentFlags : ushort
     ForeignAbi = 2,
     /// <summary>Path could not be read completely from the tracee (bad pointer, over PATH_MAX).</summary>
     PathUnreadable = 4,
+    /// <summary>The operation was performed by `scoord rollback` (restoring a checkpoint), not by the app.</summary>
+    Rollback = 8,
 }
 
 /// <summary>

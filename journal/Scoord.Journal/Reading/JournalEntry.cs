@@ -70,6 +70,15 @@ public sealed class JournalEntry
     /// <summary>Exec: the arguments (each escaped as <see cref="PathText"/> does).</summary>
     public IReadOnlyList<string>? Argv { get; init; }
 
+    /// <summary>
+    /// The checkpoint this entry belongs to: the id of the newest checkpoint whose seq is smaller than
+    /// this entry's; null before the first checkpoint.
+    /// </summary>
+    public int? Checkpoint { get; init; }
+
+    /// <summary>A checkpoint event (<see cref="OpCode.Checkpoint"/>): the id of the checkpoint taken; else null.</summary>
+    public int? CheckpointId { get; init; }
+
     /// <summary>The operation's time as a DateTimeOffset (UTC).</summary>
     public DateTimeOffset Time => DateTimeOffset.UnixEpoch.AddTicks(TimeNs / 100);
 

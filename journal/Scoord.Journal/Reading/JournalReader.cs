@@ -9,7 +9,7 @@ namespace Scoord.Journal;
 /// side by side). Every value is checked (CRC32C, lengths); a damaged record is a
 /// <see cref="JournalException"/> naming its sequence number and column family.
 /// </summary>
-public sealed class JournalReader
+public sealed partial class JournalReader
 {
     private readonly JournalStore _store;
 
@@ -41,6 +41,10 @@ public sealed class JournalReader
         JournalLayout.WriteSeqKey(start, fromSeq);
         ops.Seek(start);
         results.Seek(start);
+
+        // The checkpoint each entry belongs to: the newest one with a smaller seq. Taken from the
+        // "checkpoints" family for the entries before fromSeq, then from the checkpoint events passed.
+        int? checkpoint = CheckpointBefore(fromSeq);
         while (ops.Valid())
         {
             ulong seq = SeqOf(ops, JournalLayout.OpsFamily);
@@ -62,7 +66,13 @@ public sealed class JournalReader
                 completion = c;
             }
 
-            yield return Decode(seq, ops.GetValueSpan(), completion);
+            JournalEntry entry = Decode(seq, ops.GetValueSpan(), completion, checkpoint);
+            if (entry.Op == OpCode.Checkpoint && entry.CheckpointId is int taken)
+            {
+                checkpoint = taken;
+            }
+
+            yield return entry;
             ops.Next();
         }
 
@@ -110,6 +120,11 @@ public sealed class JournalReader
 
             lastNs = e.TimeNs;
             lastSeq = e.Seq;
+            if (e.Op == OpCode.Checkpoint && e.CheckpointId is not null)
+            {
+                continue;
+            }
+
             if (e.IsProcessEvent)
             {
                 processEvents++;
@@ -141,8 +156,13 @@ public sealed class JournalReader
         };
     }
 
-    private JournalEntry Decode(ulong seq, ReadOnlySpan<byte> value, OpCompletion? completion)
+    private JournalEntry Decode(ulong seq, ReadOnlySpan<byte> value, OpCompletion? completion, int? checkpoint)
     {
+        if (!value.IsEmpty && value[0] == (byte)RecordType.Checkpoint)
+        {
+            return DecodeCheckpoint(seq, value, checkpoint);
+        }
+
         if (!RecordCodec.TryDecode(value, out DecodedRecord record, out DecodeError error))
         {
             ThrowHelper.ThrowDamagedRecord(_store.Directory, seq, JournalLayout.OpsFamily, error);
@@ -167,6 +187,7 @@ public sealed class JournalReader
                 IsProcessEvent = true,
                 Status = EntryStatus.Completed,
                 Fd = -1,
+                Checkpoint = checkpoint,
             };
         }
 
@@ -226,6 +247,35 @@ public sealed class JournalReader
             DevAfter = completion?.Dev ?? 0,
             InoAfter = completion?.Ino ?? 0,
             CompletionTimeNs = completion?.TimeNs,
+            Checkpoint = checkpoint,
+        };
+    }
+
+    /// <summary>A CHECKPOINT record in ops: op "checkpoint", no path, path2 = the name, result = the id.</summary>
+    private JournalEntry DecodeCheckpoint(ulong seq, ReadOnlySpan<byte> value, int? checkpoint)
+    {
+        if (!CheckpointCodec.TryDecode(value, out CheckpointInfo? c, out DecodeError error))
+        {
+            ThrowHelper.ThrowDamagedRecord(_store.Directory, seq, JournalLayout.OpsFamily, error);
+        }
+
+        if (c!.Seq != seq)
+        {
+            ThrowHelper.ThrowDamaged(_store.Directory, $"record seq {seq} in {JournalLayout.OpsFamily} is checkpoint {c.Id} of seq {c.Seq}");
+        }
+
+        return new JournalEntry
+        {
+            Seq = seq,
+            TimeNs = c.TimeNs,
+            Op = OpCode.Checkpoint,
+            Path2 = System.Text.Encoding.UTF8.GetBytes(c.Name),
+            Fd = -1,
+            Result = c.Id,
+            Errno = 0,
+            Status = EntryStatus.Completed,
+            Checkpoint = checkpoint,
+            CheckpointId = c.Id,
         };
     }
 

@@ -39,6 +39,7 @@ public sealed class JournalStore : IDisposable
                 db.GetColumnFamily(JournalLayout.OpsFamily),
                 db.GetColumnFamily(JournalLayout.ResultsFamily),
                 db.GetColumnFamily(JournalLayout.ProcsFamily),
+                db.GetColumnFamily(JournalLayout.UndoFamily),
                 Sequences,
                 dir);
         }

@@ -25,7 +25,7 @@ namespace Scoord.Journal;
 /// </list>
 /// If <see cref="Commit"/> throws, the batch is kept and no tracee may be resumed on its account.
 /// </remarks>
-public sealed class JournalWriter : IDisposable
+public sealed partial class JournalWriter : IDisposable
 {
     private const int InitialBufferSize = 16 * 1024;
 
@@ -33,6 +33,7 @@ public sealed class JournalWriter : IDisposable
     private readonly ColumnFamilyHandle _ops;
     private readonly ColumnFamilyHandle _results;
     private readonly ColumnFamilyHandle _procs;
+    private readonly ColumnFamilyHandle _undo;
     private readonly SequenceAllocator _sequences;
     private readonly string _dir;
     private readonly WriteBatch _batch = new();
@@ -43,8 +44,9 @@ public sealed class JournalWriter : IDisposable
     private long _batchBytes;
     private long _bytesWritten;
 
-    internal JournalWriter(RocksDb db, ColumnFamilyHandle ops, ColumnFamilyHandle results, ColumnFamilyHandle procs, SequenceAllocator sequences, string dir)
+    internal JournalWriter(RocksDb db, ColumnFamilyHandle ops, ColumnFamilyHandle results, ColumnFamilyHandle procs, ColumnFamilyHandle undo, SequenceAllocator sequences, string dir)
     {
+        _undo = undo;
         _db = db;
         _ops = ops;
         _results = results;

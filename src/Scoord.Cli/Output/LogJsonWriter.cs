@@ -75,8 +75,24 @@ internal sealed class LogJsonWriter : IEntryWriter
         }
 
         w.WriteString("status", StatusText(e.Status));
-        w.WriteNull("checkpoint");
-        w.WriteNumber("tid", e.Tid);
+        if (e.Checkpoint is int checkpoint)
+        {
+            w.WriteNumber("checkpoint", checkpoint);
+        }
+        else
+        {
+            w.WriteNull("checkpoint");
+        }
+
+        if (e.Op == OpCode.Checkpoint)
+        {
+            w.WriteNull("tid");
+        }
+        else
+        {
+            w.WriteNumber("tid", e.Tid);
+        }
+
         if (process || e.Fd == -1)
         {
             w.WriteNull("fd");

@@ -35,6 +35,11 @@ internal sealed class LogTableWriter : IEntryWriter
         {
             AppendProcessEvent(b, e);
         }
+        else if (e.Op == OpCode.Checkpoint)
+        {
+            b.Append("checkpoint ").Append((e.CheckpointId ?? 0).ToString(CultureInfo.InvariantCulture)).Append(' ');
+            AppendVisible(b, e.Path2Text ?? string.Empty);
+        }
         else
         {
             AppendPath(b, e.Path);

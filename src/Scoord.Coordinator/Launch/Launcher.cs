@@ -105,6 +105,23 @@ internal sealed unsafe class Launcher : IDisposable
         Pid = pid;
     }
 
+    /// <summary>posix_spawn of a helper (the doorbell) with scoord's environment; returns its pid or -1.</summary>
+    public static int SpawnPlain(string path, IReadOnlyList<string> argv)
+    {
+        var env = new List<string>();
+        foreach (System.Collections.DictionaryEntry kv in Environment.GetEnvironmentVariables())
+        {
+            env.Add((string)kv.Key + "=" + (string?)kv.Value);
+        }
+
+        using var nativeArgs = new NativeStringArray(argv);
+        using var nativeEnv = new NativeStringArray(env);
+        using var nativePath = new NativeStringArray([path]);
+        int pid;
+        int rc = Interop.Libc.posix_spawn(&pid, nativePath.Pointers[0], null, null, nativeArgs.Pointers, nativeEnv.Pointers);
+        return rc == 0 ? pid : -1;
+    }
+
     /// <summary>Sends the filter; call only after the launcher has been seized.</summary>
     public void SendFilter(ReadOnlySpan<Interop.SockFilter> filter)
     {

@@ -35,8 +35,56 @@ internal sealed class Tracee
     public Interop.UserRegs SavedRegs;
     /// <summary>The journaled syscall is an open whose resulting fd must be checked for landing on 0-2.</summary>
     public bool CheckOpenResult;
+    /// <summary>Next undo part number of the pending intent (undo items before, post-states after the syscall).</summary>
+    public uint NextPart;
+    /// <summary>Where to read the state the pending op leaves: the tracee's fd, or paths resolvable by scoord.</summary>
+    public int PostFd = -1;
+    public PostTarget Post1 = new();
+    public PostTarget Post2 = new();
+
+    /// <summary>Held in a stop by a checkpoint barrier; resumed with HeldRequest/HeldSignal after it.</summary>
+    public bool Held;
+    public bool HeldSeccomp;
+    public int HeldRequest;
+    public int HeldSignal;
+    /// <summary>In a group-stop we answered with PTRACE_LISTEN.</summary>
+    public bool GroupStopped;
+
     /// <summary>False until the first stop of an auto-attached child has been seen.</summary>
     public bool Started;
     /// <summary>The injected syscall replaced a syscall at its entry, which must be restarted afterwards.</summary>
     public bool GuardAtEntry;
+}
+
+/// <summary>A path (kernel-resolvable and display form) whose state is recorded at the exit stop.</summary>
+internal sealed class PostTarget
+{
+    public byte[] Stat = [];
+    public int StatLen;
+    public byte[] Display = [];
+    public int DisplayLen;
+    public bool Follow;
+    public bool Active;
+
+    public void Set(ReadOnlySpan<byte> stat, ReadOnlySpan<byte> display, bool follow)
+    {
+        if (Stat.Length < stat.Length + 1)
+        {
+            Stat = new byte[Math.Max(stat.Length + 1, 4160)];
+            Display = new byte[Math.Max(display.Length, 4160)];
+        }
+
+        if (Display.Length < display.Length)
+        {
+            Display = new byte[display.Length];
+        }
+
+        stat.CopyTo(Stat);
+        Stat[stat.Length] = 0;
+        StatLen = stat.Length;
+        display.CopyTo(Display);
+        DisplayLen = display.Length;
+        Follow = follow;
+        Active = true;
+    }
 }

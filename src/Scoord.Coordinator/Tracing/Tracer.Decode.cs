@@ -231,7 +231,21 @@ internal sealed unsafe partial class Tracer
             return Verdict.Pass; // EBADF: the kernel will refuse it, nothing can change
         }
 
-        try
+        Verdict v = DecodeDupFd(dup, content, ref intent, ref pathLen);
+        if (v == Verdict.Journal)
+        {
+            _dupFd = dup; // kept for undo capture; closed once the intent is appended
+        }
+        else
+        {
+            close(dup);
+        }
+
+        return v;
+    }
+
+    private Verdict DecodeDupFd(int dup, bool content, ref OpIntent intent, ref int pathLen)
+    {
         {
             Interop.Stat st;
             if (fstat(dup, &st) != 0)
@@ -279,10 +293,6 @@ internal sealed unsafe partial class Tracer
 
             return InScope(_path.AsSpan(0, pathLen)) ? Verdict.Journal : Verdict.Pass;
         }
-        finally
-        {
-            close(dup);
-        }
     }
 
     private Verdict DecodePath(Tracee t, int dirfd, ulong pathPtr, bool follow, bool content, ref OpIntent intent, ref int pathLen)
@@ -296,6 +306,17 @@ internal sealed unsafe partial class Tracer
     private Verdict DecodePathInto(Tracee t, int dirfd, ulong pathPtr, bool follow, bool content, ref OpIntent intent, byte[] dest, ref int destLen, bool isSecond)
     {
         byte[] raw = isSecond ? _raw2 : _raw;
+        byte[] sb = isSecond ? _statPath2 : _statPath;
+        if (isSecond)
+        {
+            _follow2 = follow;
+        }
+        else
+        {
+            _follow1 = follow;
+            _statLen = 0;
+        }
+
         int rawLen = TraceeMemory.ReadCString(t.Tid, pathPtr, raw);
         if (rawLen < 0)
         {
@@ -312,35 +333,43 @@ internal sealed unsafe partial class Tracer
             // "/proc/self" and "/proc/thread-self" must name the tracee, not scoord.
             if (rel.StartsWith("/proc/self/"u8) || rel.SequenceEqual("/proc/self"u8))
             {
-                statLen = ProcPath.Format(_statPath, t.Tid, rel.Length > 10 ? rel[11..] : default);
+                statLen = ProcPath.Format(sb, t.Tid, rel.Length > 10 ? rel[11..] : default);
             }
             else if (rel.StartsWith("/proc/thread-self/"u8) || rel.SequenceEqual("/proc/thread-self"u8))
             {
-                statLen = ProcPath.Format(_statPath, t.Tid, rel.Length > 17 ? rel[18..] : default);
+                statLen = ProcPath.Format(sb, t.Tid, rel.Length > 17 ? rel[18..] : default);
             }
             else
             {
-                rel.CopyTo(_statPath);
+                rel.CopyTo(sb);
                 statLen = rawLen;
             }
         }
         else
         {
-            int prefix = dirfd == AT_FDCWD ? ProcPath.Format(_statPath, t.Tid, "cwd"u8) : ProcPath.FormatFd(_statPath, t.Tid, dirfd);
-            baseLen = ProcPath.ReadLink(_statPath.AsSpan(0, prefix + 1), _base);
+            int prefix = dirfd == AT_FDCWD ? ProcPath.Format(sb, t.Tid, "cwd"u8) : ProcPath.FormatFd(sb, t.Tid, dirfd);
+            baseLen = ProcPath.ReadLink(sb.AsSpan(0, prefix + 1), _base);
             if (baseLen < 0)
             {
                 baseLen = 0;
             }
 
-            _statPath[prefix] = (byte)'/';
-            rel.CopyTo(_statPath.AsSpan(prefix + 1));
+            sb[prefix] = (byte)'/';
+            rel.CopyTo(sb.AsSpan(prefix + 1));
             statLen = prefix + 1 + rawLen;
         }
 
-        _statPath[statLen] = 0;
+        sb[statLen] = 0;
+        if (isSecond)
+        {
+            _statLen2 = statLen;
+        }
+        else
+        {
+            _statLen = statLen;
+        }
         destLen = rel.StartsWith("/proc/"u8)
-            ? ResolveThroughProc(statLen, follow, dest) // magic links name real objects
+            ? ResolveThroughProc(sb, statLen, follow, dest) // magic links name real objects
             : PathNormalizer.Join(_base.AsSpan(0, baseLen), rel, dest);
         if (destLen < 0)
         {
@@ -359,7 +388,7 @@ internal sealed unsafe partial class Tracer
         // The object itself.
         Interop.Stat st;
         int rc;
-        fixed (byte* sp = _statPath)
+        fixed (byte* sp = sb)
         {
             rc = fstatat(AT_FDCWD, sp, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW);
         }
@@ -381,7 +410,7 @@ internal sealed unsafe partial class Tracer
                 return Verdict.Refuse;
             }
 
-            if (_classifier.IsPseudoFs(st.st_dev, _statPath))
+            if (_classifier.IsPseudoFs(st.st_dev, sb))
             {
                 return Verdict.Pass;
             }
@@ -397,21 +426,21 @@ internal sealed unsafe partial class Tracer
         }
 
         // The parent directory: where a creation lands, and the journal's own directories.
-        int slash = _statPath.AsSpan(0, statLen).LastIndexOf((byte)'/');
+        int slash = sb.AsSpan(0, statLen).LastIndexOf((byte)'/');
         if (slash >= 0)
         {
             int cut = slash == 0 ? 1 : slash;
-            byte savedCut = _statPath[cut];
-            _statPath[cut] = 0;
+            byte savedCut = sb[cut];
+            sb[cut] = 0;
             Interop.Stat parent;
             int prc;
-            fixed (byte* sp = _statPath)
+            fixed (byte* sp = sb)
             {
                 prc = fstatat(AT_FDCWD, sp, &parent, 0);
             }
 
-            bool parentPseudo = prc == 0 && !exists && _classifier.IsPseudoFs(parent.st_dev, _statPath);
-            _statPath[cut] = savedCut;
+            bool parentPseudo = prc == 0 && !exists && _classifier.IsPseudoFs(parent.st_dev, sb);
+            sb[cut] = savedCut;
             if (prc == 0)
             {
                 if (IsProtected(parent.st_dev, parent.st_ino))
@@ -434,9 +463,9 @@ internal sealed unsafe partial class Tracer
     /// A path through /proc (/proc/PID/cwd/x, /proc/self/fd/N, /dev/stdout's target): let the kernel
     /// resolve it. Followed objects resolve whole; otherwise the parent resolves and the last name stays.
     /// </summary>
-    private int ResolveThroughProc(int statLen, bool follow, byte[] dest)
+    private static int ResolveThroughProc(byte[] sb, int statLen, bool follow, byte[] dest)
     {
-        fixed (byte* sp = _statPath)
+        fixed (byte* sp = sb)
         fixed (byte* d = dest)
         {
             if (follow && Interop.Libc.realpath(sp, d) != null)
@@ -444,13 +473,13 @@ internal sealed unsafe partial class Tracer
                 return new ReadOnlySpan<byte>(d, dest.Length).IndexOf((byte)0);
             }
 
-            int slash = _statPath.AsSpan(0, statLen).LastIndexOf((byte)'/');
-            _statPath[slash] = 0;
+            int slash = sb.AsSpan(0, statLen).LastIndexOf((byte)'/');
+            sb[slash] = 0;
             byte* r = Interop.Libc.realpath(sp, d);
-            _statPath[slash] = (byte)'/';
+            sb[slash] = (byte)'/';
             if (r == null)
             {
-                return PathNormalizer.Join(default, _statPath.AsSpan(0, statLen), dest);
+                return PathNormalizer.Join(default, sb.AsSpan(0, statLen), dest);
             }
 
             int n = new ReadOnlySpan<byte>(d, dest.Length).IndexOf((byte)0);
@@ -465,7 +494,7 @@ internal sealed unsafe partial class Tracer
                 n = 0; // parent is "/"
             }
 
-            _statPath.AsSpan(slash, tail).CopyTo(dest.AsSpan(n));
+            sb.AsSpan(slash, tail).CopyTo(dest.AsSpan(n));
             return n + tail;
         }
     }

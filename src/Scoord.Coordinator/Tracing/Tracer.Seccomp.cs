@@ -25,7 +25,7 @@ internal sealed unsafe partial class Tracer
         {
             if (ptrace(PTRACE_GET_SYSCALL_INFO, t.Tid, sizeof(Interop.PtraceSyscallInfo), (nint)info) <= 0)
             {
-                ptrace(PTRACE_CONT, t.Tid, 0, 0); // the tracee vanished (SIGKILL): nothing to decode
+                Resume(t, PTRACE_CONT, 0); // the tracee vanished (SIGKILL): nothing to decode
                 return;
             }
         }
@@ -47,7 +47,7 @@ internal sealed unsafe partial class Tracer
         switch (entry.Decode)
         {
             case DecodeKind.None:
-                ptrace(PTRACE_CONT, t.Tid, 0, 0);
+                Resume(t, PTRACE_CONT, 0);
                 return;
             case DecodeKind.Refuse:
                 RefuseAndJournal(t, entry.Op, entry.RefuseErrno, IntentFlags.None);
@@ -66,7 +66,7 @@ internal sealed unsafe partial class Tracer
                     _writer.Commit(sync: true);
                 }
 
-                ptrace(PTRACE_CONT, t.Tid, 0, 0);
+                Resume(t, PTRACE_CONT, 0);
                 return;
         }
 
@@ -80,16 +80,22 @@ internal sealed unsafe partial class Tracer
             Length = -1,
         };
         int pathLen = 0, path2Len = 0;
+        _statLen = 0;
+        _statLen2 = 0;
         Verdict v = Decode(t, entry, ref intent, ref pathLen, ref path2Len);
         switch (v)
         {
             case Verdict.Pass:
-                ptrace(PTRACE_CONT, t.Tid, 0, 0);
+                Resume(t, PTRACE_CONT, 0);
                 break;
             case Verdict.Journal:
+            {
                 intent.TimeNs = Clock.NowNs();
-                Defer(t, _writer.AppendIntent(intent, _path.AsSpan(0, pathLen), _path2.AsSpan(0, path2Len)));
+                ulong seq = _writer.AppendIntent(intent, _path.AsSpan(0, pathLen), _path2.AsSpan(0, path2Len));
+                CaptureUndo(t, seq, ref intent, pathLen, path2Len);
+                Defer(t, seq);
                 break;
+            }
             case Verdict.Refuse:
                 intent.TimeNs = Clock.NowNs();
                 intent.Flags |= IntentFlags.Refused;
@@ -97,6 +103,12 @@ internal sealed unsafe partial class Tracer
                 Log.Refused(_logger, t.Tid, entry.Name, (Errno)intent.InjectedErrno);
                 RefuseNow(t, (Errno)intent.InjectedErrno);
                 break;
+        }
+
+        if (_dupFd >= 0)
+        {
+            close(_dupFd);
+            _dupFd = -1;
         }
     }
 
@@ -132,12 +144,12 @@ internal sealed unsafe partial class Tracer
             {
                 case 1: case 3: case 6: case 13: case 20: case 45: case 78: case 91: case 122: case 125:
                 case 174: case 175: case 192: case 243: case 252: case 258:
-                    ptrace(PTRACE_CONT, t.Tid, 0, 0);
+                    Resume(t, PTRACE_CONT, 0);
                     return;
                 case 4: // write
                     if (!IsJournaledFd(t, (int)_info.args[0]))
                     {
-                        ptrace(PTRACE_CONT, t.Tid, 0, 0);
+                        Resume(t, PTRACE_CONT, 0);
                         return;
                     }
 
@@ -145,7 +157,7 @@ internal sealed unsafe partial class Tracer
                 case 5: // open
                     if ((_info.args[1] & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) == 0)
                     {
-                        ptrace(PTRACE_CONT, t.Tid, 0, 0);
+                        Resume(t, PTRACE_CONT, 0);
                         return;
                     }
 
@@ -186,7 +198,7 @@ internal sealed unsafe partial class Tracer
             }
         }
 
-        ptrace(PTRACE_CONT, t.Tid, 0, 0);
+        Resume(t, PTRACE_CONT, 0);
     }
 
     /// <summary>Duplicates the tracee's fd into scoord (pidfd_getfd); -1 if it is not open.</summary>

@@ -24,14 +24,14 @@ internal sealed unsafe partial class Tracer
     {
         if (t.Process.StdioGuarded || !IsJournaledFd(t, (int)_info.args[e.FdArg]))
         {
-            ptrace(PTRACE_CONT, t.Tid, 0, 0);
+            Resume(t, PTRACE_CONT, 0);
             return;
         }
 
         Interop.UserRegs regs;
         if (ptrace(PTRACE_GETREGS, t.Tid, 0, (nint)(&regs)) != 0)
         {
-            ptrace(PTRACE_CONT, t.Tid, 0, 0);
+            Resume(t, PTRACE_CONT, 0);
             return;
         }
 
@@ -41,7 +41,7 @@ internal sealed unsafe partial class Tracer
         if (prog == 0)
         {
             GiveUpGuard(t, -1);
-            ptrace(PTRACE_CONT, t.Tid, 0, 0);
+            Resume(t, PTRACE_CONT, 0);
             return;
         }
 
@@ -52,7 +52,7 @@ internal sealed unsafe partial class Tracer
         regs.rdx = prog;
         ptrace(PTRACE_SETREGS, t.Tid, 0, (nint)(&regs));
         t.State = TraceeState.InjectingGuard;
-        ptrace(PTRACE_SYSCALL, t.Tid, 0, 0);
+        Resume(t, PTRACE_SYSCALL, 0);
     }
 
     /// <summary>At the exit stop of an open whose fd landed on 0-2: run seccomp() by re-executing the syscall instruction.</summary>
@@ -61,7 +61,7 @@ internal sealed unsafe partial class Tracer
         Interop.UserRegs regs;
         if (ptrace(PTRACE_GETREGS, t.Tid, 0, (nint)(&regs)) != 0)
         {
-            ptrace(PTRACE_CONT, t.Tid, 0, 0);
+            Resume(t, PTRACE_CONT, 0);
             return;
         }
 
@@ -71,7 +71,7 @@ internal sealed unsafe partial class Tracer
         if (prog == 0)
         {
             GiveUpGuard(t, -1);
-            ptrace(PTRACE_CONT, t.Tid, 0, 0);
+            Resume(t, PTRACE_CONT, 0);
             return;
         }
 
@@ -82,14 +82,14 @@ internal sealed unsafe partial class Tracer
         regs.rip -= 2; // back onto the 2-byte syscall instruction
         ptrace(PTRACE_SETREGS, t.Tid, 0, (nint)(&regs));
         t.State = TraceeState.InjectingGuard;
-        ptrace(PTRACE_SYSCALL, t.Tid, 0, 0);
+        Resume(t, PTRACE_SYSCALL, 0);
     }
 
     private void FinishGuardInjection(Tracee t)
     {
         if (_info.op == PTRACE_SYSCALL_INFO_ENTRY)
         {
-            ptrace(PTRACE_SYSCALL, t.Tid, 0, 0); // entry of the re-executed instruction; wait for its exit
+            Resume(t, PTRACE_SYSCALL, 0); // entry of the re-executed instruction; wait for its exit
             return;
         }
 
@@ -113,7 +113,7 @@ internal sealed unsafe partial class Tracer
             GiveUpGuard(t, result);
         }
 
-        ptrace(PTRACE_CONT, t.Tid, 0, 0);
+        Resume(t, PTRACE_CONT, 0);
     }
 
     private void GiveUpGuard(Tracee t, long result)

@@ -41,6 +41,14 @@ internal sealed unsafe partial class Tracer
     private readonly byte[] _path = new byte[PathMax];
     private readonly byte[] _path2 = new byte[PathMax];
     private readonly byte[] _statPath = new byte[PathMax + 64];
+    private readonly byte[] _statPath2 = new byte[PathMax + 64];
+    private int _statLen;
+    private int _statLen2;
+    private int _dupFd = -1;
+    private bool _follow1;
+    private bool _follow2;
+    private readonly byte[] _parentStat = new byte[PathMax + 64];
+    private readonly Interceptors.Undo.UndoCapture _capture;
     private readonly byte[] _proc = new byte[64];
     private readonly byte[] _io = new byte[PathMax * 4];
     private readonly int[] _deferred = new int[MaxBatch];
@@ -54,6 +62,7 @@ internal sealed unsafe partial class Tracer
     public Tracer(JournalWriter writer, TracerOptions options, ILogger logger)
     {
         _writer = writer;
+        _capture = new Interceptors.Undo.UndoCapture(writer);
         _options = options;
         _logger = logger;
     }
@@ -75,6 +84,7 @@ internal sealed unsafe partial class Tracer
         _tracees[_mainPid] = new Tracee { Tid = _mainPid, Process = main, Started = true };
         launcher.SendFilter(FilterGenerator.Build(filterOptions));
         Log.Launched(_logger, _mainPid);
+        StartDoorbell(Launch.Launcher.LocateLauncher());
 
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         Loop();
@@ -112,7 +122,18 @@ internal sealed unsafe partial class Tracer
                 throw new ScoordException($"waitpid failed: {e}");
             }
 
+            if (tid == _doorbellPid)
+            {
+                OnDoorbell(status);
+                continue;
+            }
+
             Handle(tid, status);
+            if (_tracees.Count == 0 && _doorbellWrite >= 0)
+            {
+                StopDoorbell(); // the application is gone: nothing left to checkpoint
+            }
+
             if (_deferredCount == MaxBatch)
             {
                 Flush();
@@ -160,22 +181,25 @@ internal sealed unsafe partial class Tracer
             {
                 // First stop of an auto-attached child: it is not a group-stop.
                 t.Started = true;
-                ptrace(PTRACE_CONT, tid, 0, 0);
+                Resume(t, PTRACE_CONT, 0);
             }
             else if (sig is SIGSTOP or SIGTSTP or SIGTTIN or SIGTTOU)
             {
                 // Group-stop: keep it stopped (job control works as without scoord) but keep getting events.
+                t.GroupStopped = true;
                 ptrace(PTRACE_LISTEN, tid, 0, 0);
             }
             else
             {
-                ptrace(PTRACE_CONT, tid, 0, 0);
+                t.GroupStopped = false;
+                Resume(t, PTRACE_CONT, 0); // PTRACE_INTERRUPT stop (a barrier) or a listener woken by SIGCONT
             }
 
             return;
         }
 
         t.Started = true;
+        t.GroupStopped = false;
         if (sig == (SIGTRAP | 0x80))
         {
             OnSyscallExit(t);
@@ -185,7 +209,17 @@ internal sealed unsafe partial class Tracer
             switch (evt)
             {
                 case PTRACE_EVENT_SECCOMP:
-                    OnSeccomp(t);
+                    if (_barrier)
+                    {
+                        // Not decoded now: it must be journaled after the checkpoint record.
+                        t.Held = true;
+                        t.HeldSeccomp = true;
+                    }
+                    else
+                    {
+                        OnSeccomp(t);
+                    }
+
                     break;
                 case PTRACE_EVENT_FORK:
                 case PTRACE_EVENT_VFORK:
@@ -196,14 +230,14 @@ internal sealed unsafe partial class Tracer
                     OnExec(t);
                     break;
                 default:
-                    ptrace(PTRACE_CONT, tid, 0, 0);
+                    Resume(t, PTRACE_CONT, 0);
                     break;
             }
         }
         else
         {
             // Signal-delivery-stop: re-inject the signal.
-            ptrace(PTRACE_CONT, tid, 0, sig);
+            Resume(t, PTRACE_CONT, sig);
         }
     }
 
@@ -255,7 +289,7 @@ internal sealed unsafe partial class Tracer
             _writer.AppendProcess(e, default, default);
         }
 
-        ptrace(PTRACE_CONT, parent.Tid, 0, 0);
+        Resume(parent, PTRACE_CONT, 0);
     }
 
     private void OnExec(Tracee t)
@@ -276,7 +310,7 @@ internal sealed unsafe partial class Tracer
         int argvLen = ProcStatus.ReadFile(t.Tid, "cmdline"u8, _proc, _io);
         var e = new ProcessEvent { TimeNs = Clock.NowNs(), Kind = OpCode.Exec, Pid = t.Process.Tgid, Ppid = former };
         _writer.AppendProcess(e, exeLen > 0 ? _path.AsSpan(0, exeLen) : default, argvLen > 0 ? _io.AsSpan(0, TrimNul(argvLen)) : default);
-        ptrace(PTRACE_CONT, t.Tid, 0, 0);
+        Resume(t, PTRACE_CONT, 0);
     }
 
     private int TrimNul(int len) => len > 0 && _io[len - 1] == 0 ? len - 1 : len;
@@ -344,6 +378,11 @@ internal sealed unsafe partial class Tracer
                 Errno = failed ? (int)-_info.rval : 0,
             };
             _writer.AppendCompletion(t.PendingSeq, c);
+            if (!failed)
+            {
+                CapturePostState(t, t.PendingSeq);
+            }
+
             t.PendingSeq = 0;
             t.State = TraceeState.Running;
             if (t.CheckOpenResult)
@@ -358,7 +397,7 @@ internal sealed unsafe partial class Tracer
             }
         }
 
-        ptrace(PTRACE_CONT, t.Tid, 0, 0);
+        Resume(t, PTRACE_CONT, 0);
     }
 
     private void Defer(Tracee t, ulong seq)
@@ -379,7 +418,7 @@ internal sealed unsafe partial class Tracer
             ptrace(PTRACE_SETREGS, t.Tid, 0, (nint)(&regs));
         }
 
-        ptrace(PTRACE_CONT, t.Tid, 0, 0);
+        Resume(t, PTRACE_CONT, 0);
     }
 
     private static partial class Log
@@ -390,6 +429,9 @@ internal sealed unsafe partial class Tracer
         /// <summary>Read by the allocation test: the hot path must not allocate per stop.</summary>
         [LoggerMessage(EventId = 103, Level = LogLevel.Debug, Message = "tracer: {Stops} stops, {Bytes} bytes allocated on the tracer thread")]
         public static partial void TracerStats(ILogger logger, long stops, long bytes);
+
+        [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "checkpoint {Id} ({Name}) taken with {Tracees} threads stopped")]
+        public static partial void CheckpointTaken(ILogger logger, int id, string name, int tracees);
 
         [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "could not guard stdio of pid {Pid} (seccomp returned {Result}): its writes through fds 0-2 are not journaled")]
         public static partial void GuardFailed(ILogger logger, int pid, long result);

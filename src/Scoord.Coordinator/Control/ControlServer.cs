@@ -1,0 +1,329 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Scoord.Journal;
+
+namespace Scoord.Coordinator.Control;
+
+/// <summary>
+/// The coordinator's control socket, DIR/control.sock (AF_UNIX stream, mode 0600). Only the same uid
+/// or root may connect (SO_PEERCRED); others are closed without a word. Requests are parsed with
+/// System.IO.Pipelines and <see cref="ControlFrameCodec"/>; a bad frame is answered with Error and the
+/// connection closed. Checkpoint requests go to the <see cref="ICheckpointTaker"/> one at a time, on a
+/// server thread (never the tracer's). The accept loop runs on a thread of its own.
+/// </summary>
+public sealed partial class ControlServer : IDisposable
+{
+    /// <summary>A connection that sends no complete request for this long is closed.</summary>
+    private static readonly TimeSpan s_idleTimeout = TimeSpan.FromSeconds(30);
+    private const int MaxConnections = 64;
+
+    private readonly Socket? _listener;
+    private readonly string _path;
+    private readonly ICheckpointTaker _taker;
+    private readonly ILogger _logger;
+    private readonly uint _ownUid;
+    private readonly Thread? _acceptThread;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _checkpointGate = new(1, 1);
+    private readonly Lock _connectionsLock = new();
+    private readonly HashSet<Socket> _connections = [];
+    private readonly List<Task> _handlers = [];
+    private bool _disposed;
+
+    private ControlServer(Socket? listener, string path, ICheckpointTaker taker, ILogger logger)
+    {
+        _listener = listener;
+        _path = path;
+        _taker = taker;
+        _logger = logger;
+        _ownUid = ControlSocket.EffectiveUid;
+        if (listener is not null)
+        {
+            _acceptThread = new Thread(AcceptLoop) { Name = "scoord-control", IsBackground = true };
+            _acceptThread.Start();
+        }
+    }
+
+    /// <summary>The socket's path (DIR/control.sock).</summary>
+    public string SocketPath => _path;
+
+    /// <summary>False when the socket could not be created (logged as a warning); the run goes on without it.</summary>
+    public bool IsListening => _listener is not null;
+
+    /// <summary>
+    /// Listens on DIR/control.sock. The caller holds the journal lock (the coordinator), so a socket
+    /// file already there was left by a coordinator that died: it is removed. If the socket cannot be
+    /// created (path too long for sockaddr_un, a non-socket file in the way) the run continues without
+    /// it and a warning says why.
+    /// </summary>
+    public static ControlServer Start(string journalDir, ICheckpointTaker taker, ILogger logger)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(journalDir);
+        ArgumentNullException.ThrowIfNull(taker);
+        ArgumentNullException.ThrowIfNull(logger);
+        string path = ControlSocket.PathIn(journalDir);
+        if (ControlSocket.CheckPathLength(path) is { } tooLong)
+        {
+            LogNotListening(logger, tooLong);
+            return new ControlServer(null, path, taker, logger);
+        }
+
+        if (JournalStore.IsCoordinatorRunning(journalDir, out int pid) && pid > 0 && pid != Environment.ProcessId)
+        {
+            throw new ScoordException($"journal {Path.GetFullPath(journalDir)} is in use by scoord (pid {pid})");
+        }
+
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            RemoveStale(path, logger);
+            listener.Bind(new UnixDomainSocketEndPoint(path));
+            // Before listen(): nobody can connect yet, so there is no window with a wider mode.
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            listener.Listen(16);
+        }
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+        {
+            listener.Dispose();
+            LogNotListening(logger, $"cannot listen on {path}: {e.Message}");
+            return new ControlServer(null, path, taker, logger);
+        }
+
+        LogListening(logger, path);
+        return new ControlServer(listener, path, taker, logger);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _stopping.Cancel();
+        if (_listener is not null)
+        {
+            _listener.Dispose(); // wakes the blocking Accept
+            _acceptThread!.Join();
+            Task[] handlers;
+            lock (_connectionsLock)
+            {
+                foreach (Socket s in _connections)
+                {
+                    s.Dispose();
+                }
+
+                handlers = [.. _handlers];
+            }
+
+            Task.WaitAll(handlers.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)).ToArray(), TimeSpan.FromSeconds(5));
+            try
+            {
+                File.Delete(_path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                LogNotRemoved(_logger, _path, e.Message);
+            }
+        }
+
+        _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// Removes a control.sock left by a coordinator that died (SIGKILL leaves it behind). The journal
+    /// directory belongs to scoord and the caller holds its lock, so anything by that name that is not a
+    /// directory is stale; a directory makes the bind fail and is reported.
+    /// </summary>
+    private static void RemoveStale(string path, ILogger logger)
+    {
+        if (Directory.Exists(path) || (!File.Exists(path) && new FileInfo(path).LinkTarget is null))
+        {
+            return;
+        }
+
+        File.Delete(path);
+        LogStaleRemoved(logger, path);
+    }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+
+    private void AcceptLoop()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = _listener!.Accept();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                if (_stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                LogAcceptFailed(_logger, e.Message);
+                Thread.Sleep(50);
+                continue;
+            }
+
+            if (!ControlSocket.TryGetPeerCredentials(client, out int pid, out uint uid, out _) || !ControlSocket.IsAllowed(uid, _ownUid))
+            {
+                LogRejected(_logger, pid, uid);
+                client.Dispose();
+                continue;
+            }
+
+            lock (_connectionsLock)
+            {
+                if (_connections.Count >= MaxConnections)
+                {
+                    LogTooMany(_logger, pid);
+                    client.Dispose();
+                    continue;
+                }
+
+                _connections.Add(client);
+                _handlers.RemoveAll(t => t.IsCompleted);
+                _handlers.Add(Task.Run(() => ServeAsync(client, pid)));
+            }
+        }
+    }
+
+    private async Task ServeAsync(Socket client, int peerPid)
+    {
+        try
+        {
+            await using var stream = new NetworkStream(client, ownsSocket: true);
+            PipeReader reader = PipeReader.Create(stream);
+            try
+            {
+                while (true)
+                {
+                    ReadResult result;
+                    using (var idle = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token))
+                    {
+                        idle.CancelAfter(s_idleTimeout);
+                        result = await reader.ReadAsync(idle.Token).ConfigureAwait(false);
+                    }
+
+                    ReadOnlySequence<byte> buffer = result.Buffer;
+                    string? error;
+                    while (ControlFrameCodec.TryParse(ref buffer, out ControlFrame request, out error))
+                    {
+                        ControlFrame response = await HandleAsync(request, peerPid).ConfigureAwait(false);
+                        await stream.WriteAsync(ControlFrameCodec.Encode(response), _stopping.Token).ConfigureAwait(false);
+                    }
+
+                    if (error is not null)
+                    {
+                        LogBadFrame(_logger, peerPid, error);
+                        await stream.WriteAsync(ControlFrameCodec.Encode(ControlFrame.Error("bad request: " + error)), _stopping.Token).ConfigureAwait(false);
+                        return;
+                    }
+
+                    reader.AdvanceTo(buffer.Start, buffer.End);
+                    if (result.IsCompleted)
+                    {
+                        return;
+                    }
+                }
+            }
+            finally
+            {
+                await reader.CompleteAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The client went away, idled out, or the server is stopping.
+        }
+        catch (Exception e)
+        {
+            LogHandlerFailed(_logger, e);
+        }
+        finally
+        {
+            lock (_connectionsLock)
+            {
+                _connections.Remove(client);
+            }
+
+            client.Dispose();
+        }
+    }
+
+    private async Task<ControlFrame> HandleAsync(ControlFrame request, int peerPid)
+    {
+        switch (request.Type)
+        {
+            case ControlFrameType.Ping:
+                return ControlFrame.Pong();
+            case ControlFrameType.Checkpoint:
+                string? name = string.IsNullOrEmpty(request.Text) ? null : request.Text;
+                LogCheckpointRequested(_logger, peerPid, name ?? "(default)");
+                await _checkpointGate.WaitAsync(_stopping.Token).ConfigureAwait(false);
+                try
+                {
+                    // The taker blocks (the barrier); keep it off the thread pool's short-work threads.
+                    CheckpointInfo taken = await Task.Factory.StartNew(
+                        () => _taker.TakeCheckpoint(name),
+                        _stopping.Token,
+                        TaskCreationOptions.LongRunning,
+                        TaskScheduler.Default).ConfigureAwait(false);
+                    return ControlFrame.Taken((uint)taken.Id, taken.Seq, taken.Name);
+                }
+                catch (ScoordException e)
+                {
+                    return ControlFrame.Error(OneLine(e.Message));
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogHandlerFailed(_logger, e);
+                    return ControlFrame.Error($"internal error: {e.GetType().Name}: {OneLine(e.Message)}");
+                }
+                finally
+                {
+                    _checkpointGate.Release();
+                }
+
+            default:
+                return ControlFrame.Error($"unexpected frame type {(byte)request.Type} from a client");
+        }
+    }
+
+    [LoggerMessage(EventId = 200, Level = LogLevel.Debug, Message = "control socket listening on {Path}")]
+    private static partial void LogListening(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "no control socket ({Reason}); `scoord checkpoint` cannot reach this run")]
+    private static partial void LogNotListening(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 202, Level = LogLevel.Information, Message = "removed a stale control socket {Path}")]
+    private static partial void LogStaleRemoved(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 203, Level = LogLevel.Warning, Message = "control socket: refused a connection from pid {Pid} uid {Uid} (not our uid, not root)")]
+    private static partial void LogRejected(ILogger logger, int pid, uint uid);
+
+    [LoggerMessage(EventId = 204, Level = LogLevel.Warning, Message = "control socket: too many connections; closed the one from pid {Pid}")]
+    private static partial void LogTooMany(ILogger logger, int pid);
+
+    [LoggerMessage(EventId = 205, Level = LogLevel.Information, Message = "control socket: bad request from pid {Pid}: {Error}")]
+    private static partial void LogBadFrame(ILogger logger, int pid, string error);
+
+    [LoggerMessage(EventId = 206, Level = LogLevel.Information, Message = "control socket: checkpoint requested by pid {Pid}, name {Name}")]
+    private static partial void LogCheckpointRequested(ILogger logger, int pid, string name);
+
+    [LoggerMessage(EventId = 207, Level = LogLevel.Error, Message = "control socket: request failed")]
+    private static partial void LogHandlerFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(EventId = 208, Level = LogLevel.Warning, Message = "control socket: accept failed: {Message}")]
+    private static partial void LogAcceptFailed(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 209, Level = LogLevel.Warning, Message = "could not remove the control socket {Path}: {Message}")]
+    private static partial void LogNotRemoved(ILogger logger, string path, string message);
+}

@@ -1,0 +1,308 @@
+using Scoord.Interceptors;
+using Scoord.Journal.Model;
+using Scoord.Journal.Undo;
+using static Scoord.Interceptors.Interop.Libc;
+
+namespace Scoord.Coordinator.Tracing;
+
+/// <summary>
+/// Undo capture at the seccomp-stop, after the intent is appended and before the tracee resumes
+/// (DESIGN.md, "Undo rules"; docs/undo-model.md): the items go into the same batch as the intent.
+/// </summary>
+internal sealed unsafe partial class Tracer
+{
+    private void CaptureUndo(Tracee t, ulong seq, ref OpIntent intent, int pathLen, int path2Len)
+    {
+        uint part = 0;
+        ReadOnlySpan<byte> display = _path.AsSpan(0, pathLen);
+        t.PostFd = -1;
+        t.Post1.Active = false;
+        t.Post2.Active = false;
+        if (_dupFd >= 0)
+        {
+            CaptureFdOp(t, seq, ref part, ref intent, display);
+        }
+        else if (_statLen > 0)
+        {
+            CapturePathOp(t, seq, ref part, ref intent, display, _path2.AsSpan(0, path2Len));
+        }
+
+        t.NextPart = part;
+    }
+
+    private void CaptureFdOp(Tracee t, ulong seq, ref uint part, ref OpIntent intent, ReadOnlySpan<byte> display)
+    {
+        int dup = _dupFd;
+        int n = ProcPath.FormatFd(_parentStat, Environment.ProcessId, dup);
+        _capture.CaptureState(seq, ref part, UndoRole.Object, _parentStat.AsSpan(0, n + 1), display, follow: true, wholeContent: false, firstTouchOnly: true, recordAbsent: false);
+        t.PostFd = intent.Fd;
+        if (!ContentRange(t, ref intent, dup, out long offset, out long length))
+        {
+            return;
+        }
+
+        Interop.Stat st;
+        if (fstat(dup, &st) != 0 || (st.st_mode & S_IFMT) != S_IFREG)
+        {
+            return;
+        }
+
+        int reader = _capture.OpenPrivateReader(dup);
+        if (reader >= 0)
+        {
+            _capture.CaptureBlocks(seq, ref part, reader, st.st_dev, st.st_ino, st.st_size, display, offset, length);
+            close(reader);
+        }
+    }
+
+    /// <summary>The byte range of the file an fd-based op may overwrite or discard; false when it only extends or changes metadata.</summary>
+    private bool ContentRange(Tracee t, ref OpIntent intent, int dup, out long offset, out long length)
+    {
+        offset = 0;
+        length = -1;
+        switch (intent.Op)
+        {
+            case OpCode.Write:
+            case OpCode.Writev:
+            case OpCode.Pwrite64:
+            case OpCode.Pwritev:
+            case OpCode.Pwritev2:
+                if ((intent.OpFlags & O_APPEND) != 0)
+                {
+                    return false; // appends land at the end: the size before (first-touch state) undoes them
+                }
+
+                offset = intent.Offset >= 0 ? intent.Offset : lseek(dup, 0, SEEK_CUR);
+                length = intent.Length;
+                return length > 0;
+            case OpCode.CopyFileRange:
+            case OpCode.Splice:
+                offset = ReadOffsetPointer(t, _info.args[3], dup);
+                length = intent.Length;
+                return length > 0;
+            case OpCode.Sendfile:
+                offset = lseek(dup, 0, SEEK_CUR);
+                length = intent.Length;
+                return length > 0;
+            case OpCode.Ftruncate:
+                offset = intent.Length; // bytes past the new size are lost
+                return true;
+            case OpCode.Fallocate:
+            {
+                long mode = (long)intent.OpFlags;
+                if ((mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) != 0)
+                {
+                    offset = intent.Offset;
+                    length = intent.Length;
+                    return true;
+                }
+
+                if ((mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) != 0)
+                {
+                    offset = intent.Offset; // everything from here shifts
+                    return true;
+                }
+
+                return false;
+            }
+
+            case OpCode.Mmap:
+                offset = intent.Offset;
+                length = intent.Length;
+                return true;
+            case OpCode.Ioctl:
+                return (uint)intent.OpFlags is 0x40049409 /* FICLONE: whole file */ or 0x4020940d /* FICLONERANGE */;
+            default:
+                return false;
+        }
+    }
+
+    private long ReadOffsetPointer(Tracee t, ulong pointer, int dup)
+    {
+        if (pointer == 0)
+        {
+            return lseek(dup, 0, SEEK_CUR);
+        }
+
+        Span<byte> v = stackalloc byte[8];
+        return TraceeMemory.Read(t.Tid, pointer, v) ? BitConverter.ToInt64(v) : 0;
+    }
+
+    private void CapturePathOp(Tracee t, ulong seq, ref uint part, ref OpIntent intent, ReadOnlySpan<byte> display, ReadOnlySpan<byte> display2)
+    {
+        ReadOnlySpan<byte> stat = _statPath.AsSpan(0, _statLen + 1);
+        ReadOnlySpan<byte> stat2 = _statPath2.AsSpan(0, _statLen2 + 1);
+        bool existed = intent.Kind is not (ObjectKind.Absent or ObjectKind.Unknown);
+        switch (intent.Op)
+        {
+            case OpCode.Open:
+            case OpCode.Openat:
+            case OpCode.Openat2:
+            case OpCode.Creat:
+                if (!existed)
+                {
+                    _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, _follow1, false, false, recordAbsent: true);
+                    CaptureParent(seq, ref part, stat, display);
+                }
+                else
+                {
+                    _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, _follow1, false, firstTouchOnly: true, recordAbsent: false);
+                    if ((intent.OpFlags & O_TRUNC) != 0 && intent.Kind == ObjectKind.Regular)
+                    {
+                        CaptureBlocksByPath(seq, ref part, stat, display, 0);
+                    }
+                }
+
+                t.Post1.Set(stat[..^1], display, _follow1);
+                break;
+            case OpCode.Truncate:
+                _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, true, false, firstTouchOnly: true, recordAbsent: false);
+                CaptureBlocksByPath(seq, ref part, stat, display, intent.Length);
+                t.Post1.Set(stat[..^1], display, true);
+                break;
+            case OpCode.Mkdir:
+            case OpCode.Mkdirat:
+            case OpCode.Mknod:
+            case OpCode.Mknodat:
+            case OpCode.Symlink:
+            case OpCode.Symlinkat:
+            case OpCode.Bind:
+                _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, false, false, false, recordAbsent: true);
+                CaptureParent(seq, ref part, stat, display);
+                t.Post1.Set(stat[..^1], display, false);
+                break;
+            case OpCode.Link:
+            case OpCode.Linkat:
+                _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, _follow1, false, firstTouchOnly: true, recordAbsent: false);
+                _capture.CaptureState(seq, ref part, UndoRole.Second, stat2, display2, false, false, false, recordAbsent: true);
+                CaptureParent(seq, ref part, stat2, display2);
+                t.Post1.Set(stat[..^1], display, _follow1);
+                t.Post2.Set(stat2[..^1], display2, false);
+                break;
+            case OpCode.Unlink:
+            case OpCode.Unlinkat:
+            case OpCode.Rmdir:
+                CaptureRemoved(seq, ref part, stat, display);
+                CaptureParent(seq, ref part, stat, display);
+                t.Post1.Set(stat[..^1], display, false);
+                break;
+            case OpCode.Rename:
+            case OpCode.Renameat:
+            case OpCode.Renameat2:
+                _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, false, false, firstTouchOnly: true, recordAbsent: false);
+                if ((intent.OpFlags & 2) != 0)
+                {
+                    // RENAME_EXCHANGE: both names stay; exchanging again undoes it.
+                    _capture.CaptureState(seq, ref part, UndoRole.Second, stat2, display2, false, false, firstTouchOnly: true, recordAbsent: false);
+                }
+                else if (!CaptureRemoved(seq, ref part, stat2, display2))
+                {
+                    _capture.CaptureState(seq, ref part, UndoRole.Second, stat2, display2, false, false, false, recordAbsent: true);
+                }
+
+                CaptureParent(seq, ref part, stat, display);
+                CaptureParent(seq, ref part, stat2, display2);
+                t.Post1.Set(stat[..^1], display, false);
+                t.Post2.Set(stat2[..^1], display2, false);
+                break;
+            default:
+                // chmod, chown, utimes, xattrs by path: the old values, once per epoch.
+                _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, _follow1, false, firstTouchOnly: true, recordAbsent: false);
+                t.Post1.Set(stat[..^1], display, _follow1);
+                break;
+        }
+    }
+
+    /// <summary>An object the op removes or replaces: its whole state and content (the graveyard copy). False if absent.</summary>
+    private bool CaptureRemoved(ulong seq, ref uint part, ReadOnlySpan<byte> stat, ReadOnlySpan<byte> display)
+    {
+        Interop.Stat st;
+        fixed (byte* p = stat)
+        {
+            if (fstatat(AT_FDCWD, p, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            {
+                return false;
+            }
+        }
+
+        _capture.CaptureState(seq, ref part, UndoRole.Target, stat, display, false, wholeContent: true, firstTouchOnly: false, recordAbsent: false);
+        if (st.st_nlink <= 1)
+        {
+            // The inode number may be reused by a new file in this epoch: capture that one afresh.
+            _capture.Epoch.Forget(st.st_dev, st.st_ino);
+        }
+
+        return true;
+    }
+
+    private void CaptureParent(ulong seq, ref uint part, ReadOnlySpan<byte> stat, ReadOnlySpan<byte> display)
+    {
+        ReadOnlySpan<byte> s = stat[..^1];
+        int slash = s.LastIndexOf((byte)'/');
+        if (slash < 0)
+        {
+            return;
+        }
+
+        int cut = slash == 0 ? 1 : slash;
+        s[..cut].CopyTo(_parentStat);
+        _parentStat[cut] = 0;
+        int dparent = PathNormalizer.ParentLength(display);
+        _capture.CaptureState(seq, ref part, UndoRole.Parent, _parentStat.AsSpan(0, cut + 1), display[..dparent], true, false, firstTouchOnly: true, recordAbsent: false);
+    }
+
+    private void CaptureBlocksByPath(ulong seq, ref uint part, ReadOnlySpan<byte> stat, ReadOnlySpan<byte> display, long from)
+    {
+        int fd;
+        fixed (byte* p = stat)
+        {
+            fd = open(p, O_RDONLY | O_CLOEXEC | O_NOATIME, 0);
+            if (fd < 0)
+            {
+                fd = open(p, O_RDONLY | O_CLOEXEC, 0);
+            }
+        }
+
+        if (fd < 0)
+        {
+            return;
+        }
+
+        Interop.Stat st;
+        if (fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG && from < st.st_size)
+        {
+            _capture.CaptureBlocks(seq, ref part, fd, st.st_dev, st.st_ino, st.st_size, display, from, -1);
+        }
+
+        close(fd);
+    }
+
+    /// <summary>At the exit stop of a journaled op: the state it left (rollback compares with it).</summary>
+    private void CapturePostState(Tracee t, ulong seq)
+    {
+        uint part = t.NextPart;
+        if (t.PostFd >= 0)
+        {
+            int dup = GetFd(t, t.PostFd);
+            if (dup >= 0)
+            {
+                _capture.CapturePostState(seq, ref part, UndoRole.Object, dup, default);
+                close(dup);
+            }
+        }
+
+        if (t.Post1.Active)
+        {
+            _capture.CapturePostState(seq, ref part, UndoRole.Object, t.Post1.Stat.AsSpan(0, t.Post1.StatLen + 1), t.Post1.Display.AsSpan(0, t.Post1.DisplayLen), t.Post1.Follow);
+        }
+
+        if (t.Post2.Active)
+        {
+            _capture.CapturePostState(seq, ref part, UndoRole.Second, t.Post2.Stat.AsSpan(0, t.Post2.StatLen + 1), t.Post2.Display.AsSpan(0, t.Post2.DisplayLen), t.Post2.Follow);
+        }
+
+        t.PostFd = -1;
+        t.Post1.Active = false;
+        t.Post2.Active = false;
+    }
+}
