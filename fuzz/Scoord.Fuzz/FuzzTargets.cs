@@ -11,6 +11,7 @@ public static class FuzzTargets
     {
         ["journal-record"] = JournalRecordTarget.Fuzz,
         ["path"] = PathTarget.Fuzz,
+        ["control-frame"] = ControlFrameTarget.Fuzz,
     };
 
     /// <summary>fuzz/corpus/NAME in the repository (found upwards from the working directory or the binary).</summary>

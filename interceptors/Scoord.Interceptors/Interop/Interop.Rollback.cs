@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Scoord.Interceptors;
 
 internal static partial class Interop
@@ -9,5 +11,9 @@ internal static partial class Interop
 
         /// <summary>utimensat: leave this time as it is.</summary>
         internal const long UTIME_OMIT = (1L << 30) - 2;
+
+        /// <summary>umask(2): the rollback creates objects with their recorded modes exactly (umask 0).</summary>
+        [LibraryImport(Name)]
+        internal static partial uint umask(uint mask);
     }
 }

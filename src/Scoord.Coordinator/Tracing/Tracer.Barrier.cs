@@ -155,7 +155,7 @@ internal sealed unsafe partial class Tracer : ICheckpointTaker
         {
             foreach (Tracee t in _tracees.Values)
             {
-                if (!t.Held && !t.GroupStopped && t.State != TraceeState.InJournaledSyscall)
+                if (!t.Held && !t.GroupStopped && !t.Parked && t.State != TraceeState.InJournaledSyscall)
                 {
                     ptrace(PTRACE_INTERRUPT, t.Tid, 0, 0);
                 }
@@ -203,7 +203,7 @@ internal sealed unsafe partial class Tracer : ICheckpointTaker
     {
         foreach (Tracee t in _tracees.Values)
         {
-            if (!t.Held && !t.GroupStopped)
+            if (!t.Held && !t.GroupStopped && !t.Parked)
             {
                 return false;
             }
@@ -239,6 +239,7 @@ internal sealed unsafe partial class Tracer : ICheckpointTaker
         }
 
         Flush();
+        RetryParked();
         if (_heldDoorbell)
         {
             _heldDoorbell = false;

@@ -267,6 +267,7 @@ internal sealed unsafe partial class Tracer
             intent.Kind = kind;
             intent.Dev = st.st_dev;
             intent.Ino = st.st_ino;
+            NoteIdentity(st.st_dev, st.st_ino);
             int n = ProcPath.FormatFd(_proc, Environment.ProcessId, dup);
             pathLen = ProcPath.ReadLink(_proc.AsSpan(0, n + 1), _path);
             if (pathLen < 0)
@@ -404,6 +405,7 @@ internal sealed unsafe partial class Tracer
                 intent.Ino = st.st_ino;
             }
 
+            NoteIdentity(st.st_dev, st.st_ino);
             if (IsProtected(st.st_dev, st.st_ino) || _options.JournalAncestors.Contains((st.st_dev, st.st_ino)) && RemovesOrRenames(intent.Op))
             {
                 intent.InjectedErrno = (int)Errno.EACCES;
@@ -443,6 +445,7 @@ internal sealed unsafe partial class Tracer
             sb[cut] = savedCut;
             if (prc == 0)
             {
+                NoteIdentity(parent.st_dev, parent.st_ino);
                 if (IsProtected(parent.st_dev, parent.st_ino))
                 {
                     intent.InjectedErrno = (int)Errno.EACCES;

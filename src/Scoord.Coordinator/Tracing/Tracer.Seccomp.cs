@@ -82,7 +82,22 @@ internal sealed unsafe partial class Tracer
         int pathLen = 0, path2Len = 0;
         _statLen = 0;
         _statLen2 = 0;
+        _idCount = 0;
         Verdict v = Decode(t, entry, ref intent, ref pathLen, ref path2Len);
+        if (v == Verdict.Journal && ConflictsWithInFlight())
+        {
+            // Another op in flight touches the same inode or directory: wait for it, decode again then.
+            if (_dupFd >= 0)
+            {
+                Interop.Libc.close(_dupFd);
+                _dupFd = -1;
+            }
+
+            t.CheckOpenResult = false;
+            Park(t);
+            return;
+        }
+
         switch (v)
         {
             case Verdict.Pass:
@@ -93,6 +108,7 @@ internal sealed unsafe partial class Tracer
                 intent.TimeNs = Clock.NowNs();
                 ulong seq = _writer.AppendIntent(intent, _path.AsSpan(0, pathLen), _path2.AsSpan(0, path2Len));
                 CaptureUndo(t, seq, ref intent, pathLen, path2Len);
+                MarkInFlight(t);
                 Defer(t, seq);
                 break;
             }

@@ -129,6 +129,11 @@ internal sealed unsafe partial class Tracer
             }
 
             Handle(tid, status);
+            if (_retryParked)
+            {
+                RetryParked();
+            }
+
             if (_tracees.Count == 0 && _doorbellWrite >= 0)
             {
                 StopDoorbell(); // the application is gone: nothing left to checkpoint
@@ -323,6 +328,12 @@ internal sealed unsafe partial class Tracer
         }
 
         ClosePidFd(t);
+        ReleaseInFlight(t); // killed in the middle of an op: its intent stays pending
+        if (t.Parked)
+        {
+            _parked.Remove(t);
+        }
+
         TracedProcess p = t.Process;
         p.Threads--;
         if (tid == p.Tgid)
@@ -378,6 +389,7 @@ internal sealed unsafe partial class Tracer
                 Errno = failed ? (int)-_info.rval : 0,
             };
             _writer.AppendCompletion(t.PendingSeq, c);
+            ReleaseInFlight(t);
             if (!failed)
             {
                 CapturePostState(t, t.PendingSeq);
