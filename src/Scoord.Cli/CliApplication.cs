@@ -36,6 +36,8 @@ internal sealed class CliApplication
         _root.Add(new StatusCommand(this).Command);
         _root.Add(new CheckpointCommand(this).Command);
         _root.Add(new CheckpointsCommand(this).Command);
+        _root.Add(new RollbackCommand(this).Command);
+        _root.Add(new DiffCommand(this).Command);
         _root.Add(new DemoCommand(this).Command);
 
         _root.SetAction(parseResult =>

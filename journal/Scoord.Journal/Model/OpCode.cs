@@ -50,6 +50,8 @@ public enum OpCode : ushort
     Mprotect = 54,
     Vmsplice = 55,
     Tee = 56,
+    /// <summary>A writable shared mapping went away (scoord's own event at exec/exit; the post-state of the file).</summary>
+    Munmap = 57,
 
     // Names.
     Unlink = 64,

@@ -74,6 +74,7 @@ public static class OpNames
             OpCode.Mprotect => "mprotect",
             OpCode.Vmsplice => "vmsplice",
             OpCode.Tee => "tee",
+            OpCode.Munmap => "munmap",
             OpCode.Unlink => "unlink",
             OpCode.Unlinkat => "unlinkat",
             OpCode.Rmdir => "rmdir",

@@ -20,6 +20,8 @@ internal sealed class TracedProcess
     /// <summary>The stdio guard filter is installed: fd-mutating syscalls on fds 0-2 stop in this process.</summary>
     public bool StdioGuarded;
     public int Threads;
+    /// <summary>Writable shared mappings of files (null until the first); see Tracer.Mappings.</summary>
+    public List<Tracer.SharedMapping>? Mappings;
 }
 
 /// <summary>What the tracer knows about one traced thread.</summary>
@@ -41,6 +43,15 @@ internal sealed class Tracee
     public int PostFd = -1;
     public PostTarget Post1 = new();
     public PostTarget Post2 = new();
+
+    /// <summary>The pending op is a writable shared mmap: what to remember at its exit stop.</summary>
+    public bool MapPending;
+    public long MapLength;
+    public long MapOffset;
+    public ulong MapDev;
+    public ulong MapIno;
+
+    public byte[] Post1Display() => Post1.Display.AsSpan(0, Post1.DisplayLen).ToArray();
 
     /// <summary>Held in a stop by a checkpoint barrier; resumed with HeldRequest/HeldSignal after it.</summary>
     public bool Held;

@@ -185,8 +185,9 @@ internal sealed unsafe partial class Tracer : ICheckpointTaker
             }
 
             CheckpointInfo info = _writer.AppendCheckpoint(name, Clock.NowNs());
-            _writer.Commit(sync: true);
             _capture.Epoch.NewEpoch();
+            RecaptureMappings(); // memory writes to shared mappings make no syscall: capture them for the new epoch
+            _writer.Commit(sync: true);
             Log.CheckpointTaken(_logger, info.Id, info.Name, _tracees.Count);
             return info;
         }

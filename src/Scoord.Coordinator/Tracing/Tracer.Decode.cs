@@ -275,6 +275,11 @@ internal sealed unsafe partial class Tracer
                 pathLen = 0;
             }
 
+            if (st.st_nlink == 0 && IsAnonymousMemory(_path.AsSpan(0, pathLen)))
+            {
+                return Verdict.Pass; // memfd and SysV shared memory: memory objects, not files of any filesystem
+            }
+
             if (intent.Offset == -1 && content)
             {
                 intent.Offset = lseek(dup, 0, SEEK_CUR);
@@ -501,6 +506,9 @@ internal sealed unsafe partial class Tracer
             return n + tail;
         }
     }
+
+    private static bool IsAnonymousMemory(ReadOnlySpan<byte> fdPath)
+        => fdPath.StartsWith("/memfd:"u8) || fdPath.StartsWith("/SYSV"u8) || fdPath.IsEmpty || fdPath[0] != (byte)'/';
 
     private static bool RemovesOrRenames(OpCode op)
         => op is OpCode.Rename or OpCode.Renameat or OpCode.Renameat2 or OpCode.Rmdir or OpCode.Unlink or OpCode.Unlinkat;

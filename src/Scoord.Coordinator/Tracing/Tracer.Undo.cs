@@ -36,6 +36,17 @@ internal sealed unsafe partial class Tracer
         int n = ProcPath.FormatFd(_parentStat, Environment.ProcessId, dup);
         _capture.CaptureState(seq, ref part, UndoRole.Object, _parentStat.AsSpan(0, n + 1), display, follow: true, wholeContent: false, firstTouchOnly: true, recordAbsent: false);
         t.PostFd = intent.Fd;
+        if (intent.Op == OpCode.Mmap)
+        {
+            t.MapPending = true;
+            t.MapLength = intent.Length;
+            t.MapOffset = intent.Offset;
+            t.MapDev = intent.Dev;
+            t.MapIno = intent.Ino;
+            t.Post1.Set(default, display, true);
+            t.Post1.Active = false; // only the display path is kept; the post-state comes from the fd
+        }
+
         if (!ContentRange(t, ref intent, dup, out long offset, out long length))
         {
             return;

@@ -310,6 +310,7 @@ internal sealed unsafe partial class Tracer
         }
 
         ClosePidFd(t);
+        MappingsGone(t.Process); // exec replaces the address space
         t.State = TraceeState.Running;
         int exeLen = ProcPath.ReadLink(_proc.AsSpan(0, ProcPath.Format(_proc, t.Tid, "exe"u8) + 1), _path);
         int argvLen = ProcStatus.ReadFile(t.Tid, "cmdline"u8, _proc, _io);
@@ -338,6 +339,7 @@ internal sealed unsafe partial class Tracer
         p.Threads--;
         if (tid == p.Tgid)
         {
+            MappingsGone(p);
             _processes.Remove(tid);
             var e = new ProcessEvent
             {
@@ -393,7 +395,13 @@ internal sealed unsafe partial class Tracer
             if (!failed)
             {
                 CapturePostState(t, t.PendingSeq);
+                if (t.MapPending)
+                {
+                    RememberMapping(t, t.PendingSeq, _info.rval);
+                }
             }
+
+            t.MapPending = false;
 
             t.PendingSeq = 0;
             t.State = TraceeState.Running;
