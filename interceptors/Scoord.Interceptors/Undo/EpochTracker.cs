@@ -16,6 +16,9 @@ public sealed class EpochTracker
     /// <summary>True the first time (dev, ino) is seen in this epoch.</summary>
     public bool FirstTouch(ulong dev, ulong ino) => _touched.Add((dev, ino));
 
+    /// <summary>True when (dev, ino) has already been recorded in this epoch (no syscall needed to know).</summary>
+    public bool IsTouched(ulong dev, ulong ino) => _touched.Contains((dev, ino));
+
     public BlockBitmap Blocks(ulong dev, ulong ino)
     {
         if (!_blocks.TryGetValue((dev, ino), out BlockBitmap? b))

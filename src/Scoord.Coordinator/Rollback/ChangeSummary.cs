@@ -68,19 +68,21 @@ internal static class ChangeSummary
 
     public static List<PathChange> Build(JournalHistory h)
     {
-        var pathOf = new Dictionary<FileId, string>();
-        var removed = new HashSet<FileId>();
-        var written = new Dictionary<FileId, long>();
-        var xattrs = new HashSet<FileId>();
-        var links = new Dictionary<string, FileId>(StringComparer.Ordinal);
+        var pathOf = new Dictionary<ObjKey, string>();
+        var removed = new HashSet<ObjKey>();
+        var renamed = new HashSet<ObjKey>();
+        var written = new Dictionary<ObjKey, long>();
+        var xattrs = new HashSet<ObjKey>();
+        var links = new Dictionary<string, ObjKey>(StringComparer.Ordinal);
         foreach (HistoryOp op in h.Ops)
         {
             JournalEntry e = op.Entry;
             bool done = e.Status == EntryStatus.Completed;
-            var entryId = new FileId(e.Dev, e.Ino);
+            ObjKey entryId = op.EntryKey;
             if (op.Class == OpClass.Rename && done)
             {
-                foreach (FileId id in pathOf.Keys.ToList())
+                renamed.Add(op.MovedKey);
+                foreach (ObjKey id in pathOf.Keys.ToList())
                 {
                     pathOf[id] = Move(pathOf[id], op.Path, op.Path2, op.IsExchange);
                 }
@@ -100,18 +102,19 @@ internal static class ChangeSummary
             {
                 if (t.Nlink <= 1 || (t.Mode & S_IFMT) == S_IFDIR)
                 {
-                    removed.Add(HistoryOp.Id(t));
+                    removed.Add(op.Key(t));
                 }
 
                 links.Remove(op.Class == OpClass.Remove ? op.Path : op.Path2);
             }
 
-            foreach (UndoItem i in op.Items)
+            for (int n = 0; n < op.Items.Count; n++)
             {
+                UndoItem i = op.Items[n];
                 if (i.Kind == UndoKind.PostState && i.Existed && i.Role is UndoRole.Object or UndoRole.Second)
                 {
-                    FileId id = HistoryOp.Id(i);
-                    if (!(op.Class == OpClass.Link && i.Role == UndoRole.Second))
+                    ObjKey id = op.ItemKeys[n];
+                    if (i.Path.Length > 0 && !(op.Class == OpClass.Link && i.Role == UndoRole.Second))
                     {
                         pathOf[id] = PathText.ToText(i.Path);
                     }
@@ -123,7 +126,7 @@ internal static class ChangeSummary
             if (op.Class == OpClass.Link && done)
             {
                 UndoItem? second = op.Find(UndoKind.PostState, UndoRole.Second);
-                links[op.Path2] = second is not null ? HistoryOp.Id(second) : entryId;
+                links[op.Path2] = second is not null ? op.Key(second) : entryId;
             }
 
             if (done && Array.IndexOf(s_writes, e.Op) >= 0 && e.Result is > 0 && entryId.IsKnown)
@@ -138,9 +141,9 @@ internal static class ChangeSummary
         }
 
         var changes = new List<PathChange>();
-        var ids = new HashSet<FileId>(h.Earliest.Keys);
+        var ids = new HashSet<ObjKey>(h.Earliest.Keys);
         ids.UnionWith(h.CreatedAt.Keys);
-        foreach (FileId id in ids)
+        foreach (ObjKey id in ids)
         {
             bool existed = h.ExistedAtCheckpoint(id, out UndoItem st);
             h.LastPost.TryGetValue(id, out UndoItem? post);
@@ -165,7 +168,7 @@ internal static class ChangeSummary
             }
 
             string after = pathOf.TryGetValue(id, out string? p) ? p : h.MapForward(PathText.ToText(st.Path), st.Seq - 1);
-            if (after != before)
+            if (after != before && renamed.Contains(id))
             {
                 changes.Add(new PathChange(ChangeKind.Renamed, before, after, null, string.Empty, isDir));
             }
@@ -222,7 +225,7 @@ internal static class ChangeSummary
             }
         }
 
-        foreach ((string path, FileId id) in links)
+        foreach ((string path, ObjKey id) in links)
         {
             if (!removed.Contains(id) || h.ExistedAtCheckpoint(id, out _))
             {

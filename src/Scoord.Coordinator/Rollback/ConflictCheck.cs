@@ -7,7 +7,7 @@ using static Scoord.Interceptors.Interop.Libc;
 namespace Scoord.Coordinator.Rollback;
 
 /// <summary>An object changed by someone outside the journal since the journal last saw it.</summary>
-internal sealed record Conflict(string Path, FileId Recorded, FileId Found, string Message);
+internal sealed record Conflict(string Path, ObjKey Recorded, FileId Found, string Message);
 
 /// <summary>
 /// Compares every path the journal recorded a post-state for (its last one, with the paths moved
@@ -19,15 +19,15 @@ internal static class ConflictCheck
 {
     public static List<Conflict> Find(JournalHistory h)
     {
-        var expect = new Dictionary<string, UndoItem?>(StringComparer.Ordinal);
-        var unknownIds = new HashSet<FileId>();
-        var ctimeUnknown = new HashSet<FileId>();
+        var expect = new Dictionary<string, (UndoItem Item, ObjKey Key)?>(StringComparer.Ordinal);
+        var unknownIds = new HashSet<ObjKey>();
+        var ctimeUnknown = new HashSet<ObjKey>();
         foreach (HistoryOp op in h.Ops)
         {
             if (op.Class == OpClass.Rename && op.Entry.Status == EntryStatus.Completed)
             {
-                var moved = new Dictionary<string, UndoItem?>(StringComparer.Ordinal);
-                foreach ((string k, UndoItem? v) in expect)
+                var moved = new Dictionary<string, (UndoItem Item, ObjKey Key)?>(StringComparer.Ordinal);
+                foreach ((string k, (UndoItem Item, ObjKey Key)? v) in expect)
                 {
                     if (JournalHistory.Under(k, op.Path, out string rest))
                     {
@@ -47,21 +47,22 @@ internal static class ConflictCheck
                 }
 
                 expect.Clear();
-                foreach ((string k, UndoItem? v) in moved)
+                foreach ((string k, (UndoItem Item, ObjKey Key)? v) in moved)
                 {
                     expect[k] = v;
                 }
             }
 
-            foreach (UndoItem i in op.Items)
+            for (int n = 0; n < op.Items.Count; n++)
             {
+                UndoItem i = op.Items[n];
                 if (i.Kind == UndoKind.PostState && i.Role is UndoRole.Object or UndoRole.Second && i.Path.Length > 0)
                 {
-                    expect[PathText.ToText(i.Path)] = i;
+                    expect[PathText.ToText(i.Path)] = (i, op.ItemKeys[n]);
                 }
                 else if (i.Kind == UndoKind.ObjectState && i.Role == UndoRole.Target && i.Existed && i.Nlink > 1)
                 {
-                    ctimeUnknown.Add(HistoryOp.Id(i));
+                    ctimeUnknown.Add(op.ItemKeys[n]);
                 }
             }
 
@@ -73,22 +74,23 @@ internal static class ConflictCheck
                     expect[op.Path2] = null;
                 }
 
-                if (op.Entry.Ino != 0)
+                if (op.EntryKey.IsKnown)
                 {
-                    unknownIds.Add(new FileId(op.Entry.Dev, op.Entry.Ino));
+                    unknownIds.Add(op.EntryKey);
                 }
             }
         }
 
         var conflicts = new List<Conflict>();
-        foreach ((string path, UndoItem? post) in expect)
+        foreach ((string path, (UndoItem Item, ObjKey Key)? expected) in expect)
         {
-            if (post is null || path.Length == 0 || path[0] != '/')
+            if (expected is not { } e || path.Length == 0 || path[0] != '/')
             {
                 continue;
             }
 
-            FileId recorded = HistoryOp.Id(post);
+            UndoItem post = e.Item;
+            ObjKey recorded = e.Key;
             if (post.Existed && unknownIds.Contains(recorded))
             {
                 continue;
@@ -124,7 +126,7 @@ internal static class ConflictCheck
                 continue;
             }
 
-            if (found != recorded)
+            if (found != recorded.Disk)
             {
                 conflicts.Add(new Conflict(path, recorded, found, $"{path} was replaced outside the journal (inode {recorded.Ino} -> {found.Ino})"));
                 continue;

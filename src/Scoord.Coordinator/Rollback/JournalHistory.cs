@@ -34,6 +34,18 @@ internal sealed class HistoryOp
 
     public UndoItem? Find(UndoKind kind, UndoRole role) => Items.Find(i => i.Kind == kind && i.Role == role);
 
+    /// <summary>History identities of <see cref="Items"/>, index by index (set when the history is indexed).</summary>
+    public ObjKey[] ItemKeys { get; set; } = [];
+
+    /// <summary>History identity of the intent's object (its identity before the op).</summary>
+    public ObjKey EntryKey { get; set; }
+
+    public ObjKey CreatedKey { get; set; }
+
+    public ObjKey MovedKey { get; set; }
+
+    public ObjKey Key(UndoItem i) => ItemKeys[Items.IndexOf(i)];
+
     /// <summary>The object created by a Create op (post-state, else the completion's identity).</summary>
     public FileId CreatedId
     {
@@ -87,19 +99,19 @@ internal sealed class JournalHistory
     public List<RenameStep> Renames { get; } = new();
 
     /// <summary>Per object: its earliest ObjectState that says it existed (the state before its first change).</summary>
-    public Dictionary<FileId, UndoItem> Earliest { get; } = new();
+    public Dictionary<ObjKey, UndoItem> Earliest { get; } = new();
 
     /// <summary>Per object made after the checkpoint: the seq of its creation.</summary>
-    public Dictionary<FileId, ulong> CreatedAt { get; } = new();
+    public Dictionary<ObjKey, ulong> CreatedAt { get; } = new();
 
     /// <summary>Per object: its last post-state.</summary>
-    public Dictionary<FileId, UndoItem> LastPost { get; } = new();
+    public Dictionary<ObjKey, UndoItem> LastPost { get; } = new();
 
     /// <summary>Per object: the pre-image items of its content (Blocks), in seq order.</summary>
-    public Dictionary<FileId, List<UndoItem>> Blocks { get; } = new();
+    public Dictionary<ObjKey, List<UndoItem>> Blocks { get; } = new();
 
     /// <summary>Every path the journal knows for an object (for relinking hard links).</summary>
-    public Dictionary<FileId, HashSet<string>> Names { get; } = new();
+    public Dictionary<ObjKey, HashSet<string>> Names { get; } = new();
 
     public static JournalHistory Load(JournalReader reader, ulong checkpointSeq)
     {
@@ -134,13 +146,47 @@ internal sealed class JournalHistory
         return h;
     }
 
+    private readonly Dictionary<FileId, int> _gens = new();
+
+    private ObjKey KeyOf(FileId id) => new(id.Dev, id.Ino, id.IsKnown ? _gens.GetValueOrDefault(id) : 0);
+
     private void Index(HistoryOp op)
     {
         JournalEntry e = op.Entry;
         op.Class = Classify(op);
-        foreach (UndoItem i in op.Items)
+        op.EntryKey = KeyOf(new FileId(e.Dev, e.Ino));
+        op.MovedKey = KeyOf(op.MovedId);
+        if (op.Class == OpClass.Create && op.CreatedId is { IsKnown: true } made)
         {
-            FileId id = HistoryOp.Id(i);
+            // A new object: if its inode number was seen before, it is a new generation of that number.
+            if (_seen.Contains(made))
+            {
+                _gens[made] = _gens.GetValueOrDefault(made) + 1;
+            }
+
+            op.CreatedKey = KeyOf(made);
+            CreatedAt.TryAdd(op.CreatedKey, op.Seq);
+        }
+
+        op.ItemKeys = new ObjKey[op.Items.Count];
+        for (int n = 0; n < op.Items.Count; n++)
+        {
+            op.ItemKeys[n] = KeyOf(HistoryOp.Id(op.Items[n]));
+            if (op.Items[n].Ino != 0)
+            {
+                _seen.Add(HistoryOp.Id(op.Items[n]));
+            }
+        }
+
+        if (e.Ino != 0)
+        {
+            _seen.Add(new FileId(e.Dev, e.Ino));
+        }
+
+        for (int n = 0; n < op.Items.Count; n++)
+        {
+            UndoItem i = op.Items[n];
+            ObjKey id = op.ItemKeys[n];
             switch (i.Kind)
             {
                 case UndoKind.ObjectState when i.Existed:
@@ -162,18 +208,15 @@ internal sealed class JournalHistory
             }
         }
 
-        if (op.Class == OpClass.Create && op.CreatedId is { IsKnown: true } created)
-        {
-            CreatedAt.TryAdd(created, op.Seq);
-        }
-
         if (op.Class == OpClass.Rename && e.Status == EntryStatus.Completed)
         {
             Renames.Add(new RenameStep(op.Seq, op.Path, op.Path2, op.IsExchange));
         }
     }
 
-    private void AddName(FileId id, byte[] path)
+    private readonly HashSet<FileId> _seen = new();
+
+    private void AddName(ObjKey id, byte[] path)
     {
         if (path.Length == 0)
         {
@@ -214,7 +257,7 @@ internal sealed class JournalHistory
     }
 
     /// <summary>True when the object existed at the checkpoint (it has an earlier state than any creation of it).</summary>
-    public bool ExistedAtCheckpoint(FileId id, out UndoItem state)
+    public bool ExistedAtCheckpoint(ObjKey id, out UndoItem state)
     {
         if (!Earliest.TryGetValue(id, out state!))
         {

@@ -15,7 +15,7 @@ public sealed unsafe partial class RollbackEngine
 {
     private void RestoreContent()
     {
-        foreach ((FileId id, UndoItem state) in _history.Earliest)
+        foreach ((ObjKey id, UndoItem state) in _history.Earliest)
         {
             Step();
             if ((state.Mode & S_IFMT) != S_IFREG || !_history.ExistedAtCheckpoint(id, out _))

@@ -13,8 +13,8 @@ public sealed unsafe partial class RollbackEngine
 {
     private void RestoreMetadata()
     {
-        var objects = new List<(string Path, FileId Id, UndoItem State)>();
-        foreach ((FileId id, UndoItem state) in _history.Earliest)
+        var objects = new List<(string Path, ObjKey Id, UndoItem State)>();
+        foreach ((ObjKey id, UndoItem state) in _history.Earliest)
         {
             if (_history.ExistedAtCheckpoint(id, out _))
             {
@@ -28,7 +28,7 @@ public sealed unsafe partial class RollbackEngine
             return da != db ? db.CompareTo(da) : string.CompareOrdinal(a.Path, b.Path);
         });
 
-        foreach ((string path, FileId id, UndoItem state) in objects)
+        foreach ((string path, ObjKey id, UndoItem state) in objects)
         {
             Step();
             if (Skip(id, path))

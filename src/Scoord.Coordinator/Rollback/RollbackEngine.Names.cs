@@ -21,7 +21,7 @@ public sealed partial class RollbackEngine
             switch (op.Class)
             {
                 case OpClass.Create:
-                    UndoCreate(op.Path, op.CreatedId, op);
+                    UndoCreate(op.Path, op.CreatedKey, op);
                     break;
                 case OpClass.Link:
                     UndoLink(op);
@@ -41,17 +41,13 @@ public sealed partial class RollbackEngine
     private void UndoLink(HistoryOp op)
     {
         UndoItem? second = op.Find(UndoKind.PostState, UndoRole.Second);
-        FileId id = second is { Existed: true } ? HistoryOp.Id(second) : new FileId(op.Entry.DevAfter, op.Entry.InoAfter);
-        if (!id.IsKnown)
-        {
-            id = new FileId(op.Entry.Dev, op.Entry.Ino);
-        }
+        ObjKey id = second is { Existed: true } ? op.Key(second) : op.EntryKey;
 
         UndoCreate(op.Path2, id, op);
     }
 
     /// <summary>Removes the name a creation made, if it still names the object created.</summary>
-    private void UndoCreate(string path, FileId created, HistoryOp op)
+    private void UndoCreate(string path, ObjKey created, HistoryOp op)
     {
         if (Skip(created, path))
         {
@@ -104,7 +100,7 @@ public sealed partial class RollbackEngine
     /// <summary>Brings back a removed (or replaced) object at <paramref name="path"/> from its recorded state.</summary>
     private void Recreate(string path, UndoItem state, HistoryOp op)
     {
-        FileId id = HistoryOp.Id(state);
+        ObjKey id = op.Key(state);
         if (Skip(id, path))
         {
             return;
@@ -166,7 +162,7 @@ public sealed partial class RollbackEngine
     }
 
     /// <summary>A hard link from another name of the same object, if the journal knows one that still exists.</summary>
-    private bool Relink(SafePath p, FileId id)
+    private bool Relink(SafePath p, ObjKey id)
     {
         if (!_history.Names.TryGetValue(id, out HashSet<string>? names))
         {
@@ -245,8 +241,8 @@ public sealed partial class RollbackEngine
         if (op.IsExchange)
         {
             UndoItem? postOld = op.Find(UndoKind.PostState, UndoRole.Object);
-            FileId expectOld = postOld is { Existed: true } ? HistoryOp.Id(postOld) : default;
-            bool swapped = expectOld.IsKnown ? atOld == Cur(expectOld) : atNew == Cur(op.MovedId);
+            ObjKey expectOld = postOld is { Existed: true } ? op.Key(postOld) : default;
+            bool swapped = expectOld.IsKnown ? atOld == Cur(expectOld) : atNew == Cur(op.MovedKey);
             if (swapped && !Skip(atOld, op.Path) && !Skip(atNew, op.Path2) && Rename(newP, oldP, RENAME_EXCHANGE))
             {
                 _result.Renamed++;
@@ -255,7 +251,7 @@ public sealed partial class RollbackEngine
             return;
         }
 
-        FileId moved = op.MovedId;
+        ObjKey moved = op.MovedKey;
         if (Skip(moved, op.Path2))
         {
             return;

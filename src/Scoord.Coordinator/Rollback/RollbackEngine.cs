@@ -24,7 +24,7 @@ public sealed partial class RollbackEngine
     private readonly RollbackResult _result;
     private readonly bool _force;
     private readonly IProgress<RollbackProgress>? _progress;
-    private readonly Dictionary<FileId, FileId> _map = new();
+    private readonly Dictionary<ObjKey, FileId> _map = new();
     private readonly HashSet<FileId> _conflictIds = new();
     private readonly HashSet<string> _conflictPaths = new(StringComparer.Ordinal);
     private readonly int _pid = Environment.ProcessId;
@@ -114,7 +114,7 @@ public sealed partial class RollbackEngine
 
             if (c.Recorded.IsKnown)
             {
-                _conflictIds.Add(c.Recorded);
+                _conflictIds.Add(c.Recorded.Disk);
             }
 
             if (c.Found.IsKnown)
@@ -167,10 +167,12 @@ public sealed partial class RollbackEngine
     }
 
     /// <summary>The object's current identity: recreated objects have new inode numbers.</summary>
-    private FileId Cur(FileId recorded) => _map.TryGetValue(recorded, out FileId now) ? now : recorded;
+    private FileId Cur(ObjKey recorded) => _map.TryGetValue(recorded, out FileId now) ? now : recorded.Disk;
 
-    private bool Skip(FileId id, string? path) =>
-        !_force && ((id.IsKnown && (_conflictIds.Contains(id) || _conflictIds.Contains(Cur(id)))) || (path is not null && _conflictPaths.Contains(path)));
+    private bool Skip(ObjKey id, string? path) =>
+        !_force && ((id.IsKnown && (_conflictIds.Contains(id.Disk) || _conflictIds.Contains(Cur(id)))) || (path is not null && _conflictPaths.Contains(path)));
+
+    private bool Skip(FileId id, string? path) => Skip(new ObjKey(id.Dev, id.Ino, -1), path);
 
     private void Step()
     {

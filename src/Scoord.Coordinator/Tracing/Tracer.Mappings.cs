@@ -119,7 +119,8 @@ internal sealed unsafe partial class Tracer
     private int OpenMapFile(int tgid, SharedMapping m)
     {
         Span<byte> tail = stackalloc byte[64];
-        int n = WriteHex(tail, "map_files/"u8, m.Address, (ulong)((long)m.Address + m.Length));
+        ulong pages = ((ulong)m.Length + 4095) & ~4095UL; // mappings cover whole pages
+        int n = WriteHex(tail, "map_files/"u8, m.Address, m.Address + pages);
         int len = ProcPath.Format(_proc, tgid, tail[..n]);
         fixed (byte* p = _proc)
         {

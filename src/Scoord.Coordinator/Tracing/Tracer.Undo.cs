@@ -33,8 +33,12 @@ internal sealed unsafe partial class Tracer
     private void CaptureFdOp(Tracee t, ulong seq, ref uint part, ref OpIntent intent, ReadOnlySpan<byte> display)
     {
         int dup = _dupFd;
-        int n = ProcPath.FormatFd(_parentStat, Environment.ProcessId, dup);
-        _capture.CaptureState(seq, ref part, UndoRole.Object, _parentStat.AsSpan(0, n + 1), display, follow: true, wholeContent: false, firstTouchOnly: true, recordAbsent: false);
+        if (!_capture.Epoch.IsTouched(intent.Dev, intent.Ino))
+        {
+            int n = ProcPath.FormatFd(_parentStat, Environment.ProcessId, dup);
+            _capture.CaptureState(seq, ref part, UndoRole.Object, _parentStat.AsSpan(0, n + 1), display, follow: true, wholeContent: false, firstTouchOnly: true, recordAbsent: false);
+        }
+
         t.PostFd = intent.Fd;
         if (intent.Op == OpCode.Mmap)
         {
@@ -53,9 +57,9 @@ internal sealed unsafe partial class Tracer
         }
 
         Interop.Stat st;
-        if (fstat(dup, &st) != 0 || (st.st_mode & S_IFMT) != S_IFREG)
+        if (fstat(dup, &st) != 0 || (st.st_mode & S_IFMT) != S_IFREG || offset >= st.st_size)
         {
-            return;
+            return; // nothing existing is overwritten (e.g. writing at the end): the size before undoes it
         }
 
         int reader = _capture.OpenPrivateReader(dup);
