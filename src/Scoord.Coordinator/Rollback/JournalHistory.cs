@@ -30,6 +30,8 @@ internal sealed class HistoryOp
     public string Path => Entry.PathText ?? string.Empty;
     public string Path2 => Entry.Path2Text ?? string.Empty;
     public bool Pending => Entry.Status == EntryStatus.Pending;
+
+    public bool Failed => Entry.Status == EntryStatus.Failed;
     public bool IsExchange => Class == OpClass.Rename && Entry.Op == OpCode.Renameat2 && (Entry.OpFlags & 2) != 0;
 
     public UndoItem? Find(UndoKind kind, UndoRole role) => Items.Find(i => i.Kind == kind && i.Role == role);
@@ -119,11 +121,13 @@ internal sealed class JournalHistory
         var bySeq = new Dictionary<ulong, HistoryOp>();
         foreach (JournalEntry e in reader.Read(checkpointSeq + 1))
         {
-            if (e.IsProcessEvent || e.Status == EntryStatus.Failed || e.Op is OpCode.Checkpoint or OpCode.Rollback
-                || (e.IntentFlags & IntentFlags.Refused) != 0)
+            if (e.IsProcessEvent || e.Op is OpCode.Checkpoint or OpCode.Rollback || (e.IntentFlags & IntentFlags.Refused) != 0)
             {
                 continue;
             }
+
+            // A failed op changed nothing, but the states captured before it are true states of their
+            // objects, and the first touch of an epoch may be recorded only there: kept (never replayed).
 
             var op = new HistoryOp { Entry = e, Items = new List<UndoItem>() };
             h.Ops.Add(op);
@@ -153,7 +157,7 @@ internal sealed class JournalHistory
     private void Index(HistoryOp op)
     {
         JournalEntry e = op.Entry;
-        op.Class = Classify(op);
+        op.Class = e.Status == EntryStatus.Failed ? OpClass.Other : Classify(op);
         op.EntryKey = KeyOf(new FileId(e.Dev, e.Ino));
         op.MovedKey = KeyOf(op.MovedId);
         if (op.Class == OpClass.Create && op.CreatedId is { IsKnown: true } made)
@@ -215,6 +219,54 @@ internal sealed class JournalHistory
     }
 
     private readonly HashSet<FileId> _seen = new();
+
+    /// <summary>Every name the journal recorded for each object up to the checkpoint (read only when needed).</summary>
+    public static Dictionary<FileId, HashSet<string>> NamesBefore(JournalReader reader, ulong checkpointSeq)
+    {
+        var names = new Dictionary<FileId, HashSet<string>>();
+        void Add(ulong dev, ulong ino, byte[]? path)
+        {
+            if (ino == 0 || path is null || path.Length == 0)
+            {
+                return;
+            }
+
+            var id = new FileId(dev, ino);
+            if (!names.TryGetValue(id, out HashSet<string>? set))
+            {
+                names[id] = set = new HashSet<string>(StringComparer.Ordinal);
+            }
+
+            set.Add(PathText.ToText(path));
+        }
+
+        foreach (JournalEntry e in reader.Read(1))
+        {
+            if (e.Seq >= checkpointSeq)
+            {
+                break;
+            }
+
+            if (!e.IsProcessEvent && e.Status == EntryStatus.Completed)
+            {
+                Add(e.Dev, e.Ino, e.Path);
+                if (e.Op is OpCode.Link or OpCode.Linkat)
+                {
+                    Add(e.Dev, e.Ino, e.Path2);
+                }
+            }
+        }
+
+        foreach (UndoItem i in reader.ReadUndo(1, checkpointSeq))
+        {
+            if (i.Kind is UndoKind.ObjectState or UndoKind.PostState && i.Existed)
+            {
+                Add(i.Dev, i.Ino, i.Path);
+            }
+        }
+
+        return names;
+    }
 
     private void AddName(ObjKey id, byte[] path)
     {

@@ -38,6 +38,8 @@ public sealed partial class RollbackEngine
         }
     }
 
+    private Dictionary<FileId, HashSet<string>>? _namesBefore;
+
     private void UndoLink(HistoryOp op)
     {
         UndoItem? second = op.Find(UndoKind.PostState, UndoRole.Second);
@@ -164,9 +166,15 @@ public sealed partial class RollbackEngine
     /// <summary>A hard link from another name of the same object, if the journal knows one that still exists.</summary>
     private bool Relink(SafePath p, ObjKey id)
     {
-        if (!_history.Names.TryGetValue(id, out HashSet<string>? names))
+        IEnumerable<string> names = _history.Names.TryGetValue(id, out HashSet<string>? after) ? after : [];
+        if (id.Gen == 0)
         {
-            return false;
+            // Names from before the checkpoint too (`ln a b`, then checkpoint, then `rm b`).
+            _namesBefore ??= JournalHistory.NamesBefore(_store.Reader, _history.CheckpointSeq);
+            if (_namesBefore.TryGetValue(id.Disk, out HashSet<string>? before))
+            {
+                names = names.Concat(before);
+            }
         }
 
         foreach (string name in names)

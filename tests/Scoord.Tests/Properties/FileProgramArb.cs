@@ -74,7 +74,7 @@ public static class FileProgramArb
 
         for (int i = 0; i < p.RollbackPicks.Count; i++)
         {
-            if (p.RollbackPicks[i] % p.CheckpointCount != 0)
+            if (p.RollbackPicks[i] % p.MaxCheckpointCount != 0)
             {
                 int[] picks = [.. p.RollbackPicks];
                 picks[i] = 0;
