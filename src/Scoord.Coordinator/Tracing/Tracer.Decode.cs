@@ -365,6 +365,11 @@ internal sealed unsafe partial class Tracer
             statLen = prefix + 1 + rawLen;
         }
 
+        while (statLen > 1 && sb[statLen - 1] == (byte)'/')
+        {
+            statLen--; // "dir/" names dir: its parent is the directory above
+        }
+
         sb[statLen] = 0;
         if (isSecond)
         {
@@ -391,12 +396,42 @@ internal sealed unsafe partial class Tracer
             return Verdict.Refuse;
         }
 
-        // The object itself.
+        // The object itself. lstat first: when the op follows a final symlink, the object is its
+        // target, and the journal names the target (the path the kernel will really change).
         Interop.Stat st;
         int rc;
         fixed (byte* sp = sb)
         {
-            rc = fstatat(AT_FDCWD, sp, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW);
+            rc = fstatat(AT_FDCWD, sp, &st, AT_SYMLINK_NOFOLLOW);
+        }
+
+        if (rc == 0 && follow && (st.st_mode & S_IFMT) == S_IFLNK)
+        {
+            int resolved = ResolveFinalSymlink(sb, ref statLen, dest, destLen);
+            if (resolved > 0)
+            {
+                destLen = resolved;
+                abs = dest.AsSpan(0, destLen);
+                if (PathNormalizer.IsUnder(abs, _options.JournalPath))
+                {
+                    intent.InjectedErrno = (int)Errno.EACCES;
+                    return Verdict.Refuse;
+                }
+            }
+
+            fixed (byte* sp = sb)
+            {
+                rc = fstatat(AT_FDCWD, sp, &st, 0);
+            }
+
+            if (isSecond)
+            {
+                _statLen2 = statLen;
+            }
+            else
+            {
+                _statLen = statLen;
+            }
         }
 
         bool exists = rc == 0;
@@ -505,6 +540,57 @@ internal sealed unsafe partial class Tracer
             sb.AsSpan(slash, tail).CopyTo(dest.AsSpan(n));
             return n + tail;
         }
+    }
+
+    /// <summary>
+    /// The path (in <paramref name="sb"/>, resolvable by scoord) ends in a symlink the op follows:
+    /// replace both the display path and the stat path by the symlink's target. A dangling target
+    /// (O_CREAT will create it) is joined lexically to the link's directory. Returns the new display length or 0.
+    /// </summary>
+    private int ResolveFinalSymlink(byte[] sb, ref int statLen, byte[] dest, int destLen)
+    {
+        int n;
+        fixed (byte* sp = sb)
+        fixed (byte* d = _base)
+        {
+            if (Interop.Libc.realpath(sp, d) != null)
+            {
+                n = new ReadOnlySpan<byte>(d, _base.Length).IndexOf((byte)0);
+            }
+            else
+            {
+                // Dangling: readlink and join with the link's directory (display form).
+                Span<byte> target = stackalloc byte[PathMax];
+                int tl;
+                fixed (byte* tp = target)
+                {
+                    tl = (int)Interop.Libc.readlink(sp, tp, PathMax);
+                }
+
+                if (tl <= 0)
+                {
+                    return 0;
+                }
+
+                int dir = PathNormalizer.ParentLength(dest.AsSpan(0, destLen));
+                n = PathNormalizer.Join(dest.AsSpan(0, dir), target[..tl], _base);
+                if (n <= 0)
+                {
+                    return 0;
+                }
+            }
+        }
+
+        if (n + 1 > sb.Length || n > dest.Length)
+        {
+            return 0;
+        }
+
+        _base.AsSpan(0, n).CopyTo(dest);
+        _base.AsSpan(0, n).CopyTo(sb);
+        sb[n] = 0;
+        statLen = n;
+        return n;
     }
 
     private static bool IsAnonymousMemory(ReadOnlySpan<byte> fdPath)

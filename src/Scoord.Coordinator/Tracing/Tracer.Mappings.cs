@@ -70,6 +70,9 @@ internal sealed unsafe partial class Tracer
                 };
                 ulong seq = _writer.AppendIntent(intent, m.Path, default);
                 uint part = 0;
+                // The file's state (times, size, mode) at the checkpoint: the first touch of the new epoch.
+                int n = ProcPath.FormatFd(_parentStat, Environment.ProcessId, fd);
+                _capture.CaptureState(seq, ref part, UndoRole.Object, _parentStat.AsSpan(0, n + 1), m.Path, follow: true, wholeContent: false, firstTouchOnly: true, recordAbsent: false);
                 Interop.Stat st;
                 if (fstat(fd, &st) == 0)
                 {

@@ -33,6 +33,14 @@ internal sealed unsafe partial class Tracer
     private void CaptureFdOp(Tracee t, ulong seq, ref uint part, ref OpIntent intent, ReadOnlySpan<byte> display)
     {
         int dup = _dupFd;
+        Interop.Stat now;
+        if (fstat(dup, &now) == 0 && now.st_nlink == 0)
+        {
+            // The file has no name any more (unlinked while open): nothing of the tree changes. Its
+            // content at the unlink was kept whole by the unlink's own undo data.
+            return;
+        }
+
         if (!_capture.Epoch.IsTouched(intent.Dev, intent.Ino))
         {
             int n = ProcPath.FormatFd(_parentStat, Environment.ProcessId, dup);
@@ -40,6 +48,8 @@ internal sealed unsafe partial class Tracer
         }
 
         t.PostFd = intent.Fd;
+        t.Post1.Set(default, display, true);
+        t.Post1.Active = false; // the post-state comes from the fd; only the display path is kept
         if (intent.Op == OpCode.Mmap)
         {
             t.MapPending = true;
@@ -47,8 +57,6 @@ internal sealed unsafe partial class Tracer
             t.MapOffset = intent.Offset;
             t.MapDev = intent.Dev;
             t.MapIno = intent.Ino;
-            t.Post1.Set(default, display, true);
-            t.Post1.Active = false; // only the display path is kept; the post-state comes from the fd
         }
 
         if (!ContentRange(t, ref intent, dup, out long offset, out long length))
@@ -301,7 +309,7 @@ internal sealed unsafe partial class Tracer
             int dup = GetFd(t, t.PostFd);
             if (dup >= 0)
             {
-                _capture.CapturePostState(seq, ref part, UndoRole.Object, dup, default);
+                _capture.CapturePostState(seq, ref part, UndoRole.Object, dup, t.Post1.Display.AsSpan(0, t.Post1.DisplayLen));
                 close(dup);
             }
         }
