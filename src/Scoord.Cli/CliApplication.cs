@@ -38,6 +38,7 @@ internal sealed class CliApplication
         _root.Add(new CheckpointsCommand(this).Command);
         _root.Add(new RollbackCommand(this).Command);
         _root.Add(new DiffCommand(this).Command);
+        _root.Add(new PruneCommand(this).Command);
         _root.Add(new DemoCommand(this).Command);
 
         _root.SetAction(parseResult =>

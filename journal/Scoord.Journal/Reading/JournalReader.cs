@@ -343,6 +343,8 @@ public sealed partial class JournalReader
 
     private static DateTimeOffset FromNs(long ns) => DateTimeOffset.UnixEpoch.AddTicks(ns / 100);
 
+    internal static long DirectorySizeOf(string dir) => DirectorySize(dir);
+
     private static long DirectorySize(string dir)
     {
         long total = 0;
