@@ -21,4 +21,13 @@ public sealed record RunOptions
     public IReadOnlyList<string> Only { get; init; } = [];
     public Durability Durability { get; init; } = Durability.Process;
     public TimeSpan? CheckpointEvery { get; init; }
+
+    /// <summary>
+    /// --app-checkpoint GLOB: when the app finishes writing a file matching a glob (renamed into place, or
+    /// closed after writing), a rollback point is taken right there, named after the file.
+    /// </summary>
+    public IReadOnlyList<string> AppCheckpoint { get; init; } = [];
+
+    /// <summary>--on-checkpoint CMD: run (sh -c) inside every checkpoint barrier with SCOORD_CHECKPOINT_ID and SCOORD_PIDS; non-zero fails the checkpoint.</summary>
+    public string? OnCheckpoint { get; init; }
 }

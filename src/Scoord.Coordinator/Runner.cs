@@ -43,6 +43,7 @@ public static partial class Runner
         {
             StdioFastFds = StdioFastFds(),
             TraceSyncs = options.Durability != Durability.Process,
+            TraceCloses = options.AppCheckpoint.Count > 0,
         };
 
         // Orphaned (daemonized) descendants are re-parented to scoord and so stay traced and waited for.
@@ -149,6 +150,8 @@ public static partial class Runner
             Only = ScopePaths(options.Only),
             Exclude = ScopePaths(options.Exclude),
             Durability = options.Durability,
+            AppCheckpointGlobs = [.. options.AppCheckpoint.Select(g => PathGlob.Parse(g.StartsWith('/') || g.StartsWith("**", StringComparison.Ordinal) ? g : Path.GetFullPath(g)))],
+            OnCheckpoint = options.OnCheckpoint,
         };
     }
 

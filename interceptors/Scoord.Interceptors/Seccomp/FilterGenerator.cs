@@ -211,6 +211,9 @@ internal static class FilterGenerator
             case SyscallClass.Sync:
                 Ret(code, options.TraceSyncs ? Bpf.RetTrace : Bpf.RetAllow);
                 break;
+            case SyscallClass.CloseIfAsked:
+                Ret(code, options.TraceCloses ? Bpf.RetTrace : Bpf.RetAllow);
+                break;
             case SyscallClass.NamespaceFlags:
                 Ld(code, Bpf.OffArgLow(e.FlagsArg));
                 Jump(code, Bpf.JsetK, CloneNamespaceMask, 0, 1);

@@ -11,4 +11,7 @@ public readonly record struct FilterOptions
 
     /// <summary>Stop at fsync/fdatasync/sync/syncfs/msync/sync_file_range (durability sync-points and strict).</summary>
     public bool TraceSyncs { get; init; }
+
+    /// <summary>Stop at close (only with --app-checkpoint: a checkpoint file closed after writing).</summary>
+    public bool TraceCloses { get; init; }
 }

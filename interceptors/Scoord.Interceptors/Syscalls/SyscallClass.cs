@@ -23,6 +23,8 @@ public enum SyscallClass : byte
     Sync,
     /// <summary>clone/unshare: stop only when the flags ask for a new mount or user namespace.</summary>
     NamespaceFlags,
+    /// <summary>close: stops only under --app-checkpoint (a checkpoint file closed after writing is a rollback point).</summary>
+    CloseIfAsked,
 }
 
 /// <summary>What the tracer does with a stopped syscall of this kind.</summary>
@@ -55,6 +57,8 @@ public enum DecodeKind : byte
     Sync,
     /// <summary>clone3: flags in memory; refused only when asking for a new mount/user namespace.</summary>
     Clone3,
+    /// <summary>close under --app-checkpoint: not journaled; may end an application checkpoint file.</summary>
+    Close,
     /// <summary>Cannot be journaled: refused with <see cref="SyscallEntry.RefuseErrno"/>.</summary>
     Refuse,
 }

@@ -27,5 +27,5 @@ public readonly record struct SyscallEntry
     /// <summary>For refused syscalls: the errno returned to the app.</summary>
     public Errno RefuseErrno { get; init; }
 
-    public bool IsJournaled => Decode is not (DecodeKind.None or DecodeKind.Refuse or DecodeKind.Dup or DecodeKind.Clone3 or DecodeKind.Sync);
+    public bool IsJournaled => Decode is not (DecodeKind.None or DecodeKind.Refuse or DecodeKind.Dup or DecodeKind.Clone3 or DecodeKind.Sync or DecodeKind.Close);
 }

@@ -145,6 +145,9 @@ public static class SyscallTable
         yield return Row("dup3", SyscallClass.DupTarget, DecodeKind.Dup, OpCode.Dup3, fd: 0);
         yield return Row("fcntl", SyscallClass.FcntlDup, DecodeKind.Dup, OpCode.Fcntl, fd: 0);
 
+        // Application checkpoint files closed after writing (only under --app-checkpoint).
+        yield return Row("close", SyscallClass.CloseIfAsked, DecodeKind.Close, OpCode.Other, fd: 0);
+
         // Durability points.
         yield return Row("fsync", SyscallClass.Sync, DecodeKind.Sync, OpCode.Fsync, fd: 0);
         yield return Row("fdatasync", SyscallClass.Sync, DecodeKind.Sync, OpCode.Fdatasync, fd: 0);

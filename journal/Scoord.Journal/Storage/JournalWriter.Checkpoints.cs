@@ -18,6 +18,23 @@ public sealed partial class JournalWriter
     /// empty means the default name <c>ckpt-ID</c>. Throws <see cref="JournalException"/> before buffering
     /// anything when the name is invalid or already taken. Same thread rules as every append.
     /// </summary>
+    /// <summary>The id the next <see cref="AppendCheckpoint"/> will give (for hooks run before the record is written).</summary>
+    public int NextCheckpointId
+    {
+        get
+        {
+            LoadCheckpointState();
+            return _lastCheckpointId + 1;
+        }
+    }
+
+    /// <summary>True when <paramref name="name"/> names an existing checkpoint or is not a valid name.</summary>
+    public bool IsCheckpointNameUnusable(string name)
+    {
+        LoadCheckpointState();
+        return CheckpointNames.Validate(name) is not null || _checkpointNames!.Contains(name);
+    }
+
     public CheckpointInfo AppendCheckpoint(string? name, long timeNs)
     {
         LoadCheckpointState();

@@ -1,3 +1,4 @@
+using Scoord.Coordinator;
 using System.CommandLine;
 using System.Globalization;
 using System.Numerics;
@@ -47,7 +48,7 @@ internal sealed class LogCommand
         var filter = new LogFilter
         {
             Pid = ParseNumber<int>("--pid", parseResult.GetValue(_pid), "a process id"),
-            Path = glob is null ? null : PathGlob.Parse(glob),
+            Path = glob is null ? null : ParseGlob(glob),
             Ops = LogFilter.ParseOps(parseResult.GetValue(_op)),
             FailedOnly = parseResult.GetValue(_failed),
         };
@@ -182,5 +183,17 @@ internal sealed class LogCommand
         }
 
         return next;
+    }
+
+    private static PathGlob ParseGlob(string glob)
+    {
+        try
+        {
+            return PathGlob.Parse(glob);
+        }
+        catch (ArgumentException)
+        {
+            throw new UsageException("--path: empty pattern");
+        }
     }
 }

@@ -1,3 +1,4 @@
+using Scoord.Coordinator;
 using Scoord.Journal;
 using Scoord.Journal.Model;
 

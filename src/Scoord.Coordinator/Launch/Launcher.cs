@@ -114,6 +114,12 @@ internal sealed unsafe class Launcher : IDisposable
             env.Add((string)kv.Key + "=" + (string?)kv.Value);
         }
 
+        return SpawnPlainWithEnv(path, argv, env);
+    }
+
+    /// <summary>posix_spawn of a helper with the given environment ("K=V" strings); returns its pid or -1.</summary>
+    public static int SpawnPlainWithEnv(string path, IReadOnlyList<string> argv, IReadOnlyList<string> env)
+    {
         using var nativeArgs = new NativeStringArray(argv);
         using var nativeEnv = new NativeStringArray(env);
         using var nativePath = new NativeStringArray([path]);

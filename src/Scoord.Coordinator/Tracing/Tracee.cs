@@ -1,3 +1,4 @@
+using Scoord.Journal.Model;
 using Scoord.Interceptors;
 
 namespace Scoord.Coordinator.Tracing;
@@ -52,6 +53,13 @@ internal sealed class Tracee
     public ulong MapIno;
 
     public byte[] Post1Display() => Post1.Display.AsSpan(0, Post1.DisplayLen).ToArray();
+
+    /// <summary>The op code of the pending journaled op.</summary>
+    public OpCode PendingOp;
+    /// <summary>A close of a dirty application checkpoint file is running; checkpoint at its exit.</summary>
+    public bool AppClosePending;
+    public ulong AppCloseDev;
+    public ulong AppCloseIno;
 
     /// <summary>Held in a stop by a checkpoint barrier; resumed with HeldRequest/HeldSignal after it.</summary>
     public bool Held;

@@ -184,6 +184,8 @@ internal sealed unsafe partial class Tracer : ICheckpointTaker
                 Handle(tid, status);
             }
 
+            RunCheckpointHook(); // throws (and so writes nothing) when the hook fails
+            RecordUnmappedMappings(); // their files' post-states belong to the epoch that wrote them
             CheckpointInfo info = _writer.AppendCheckpoint(name, Clock.NowNs());
             _capture.Epoch.NewEpoch();
             RecaptureMappings(); // memory writes to shared mappings make no syscall: capture them for the new epoch

@@ -43,6 +43,37 @@ internal sealed unsafe partial class Tracer
         });
     }
 
+    /// <summary>
+    /// Inside the barrier, before the checkpoint record: the mappings unmapped since they were made
+    /// (munmap is not traced) get their file's post-state now, in the epoch they were written in.
+    /// Without it the last post-state of such a file would be the one its mmap left, before the
+    /// memory writes moved its mtime, and rollback would report the app's own writes as an outside change.
+    /// </summary>
+    private void RecordUnmappedMappings()
+    {
+        foreach (TracedProcess p in _processes.Values)
+        {
+            if (p.Mappings is null)
+            {
+                continue;
+            }
+
+            for (int i = p.Mappings.Count - 1; i >= 0; i--)
+            {
+                SharedMapping m = p.Mappings[i];
+                int fd = OpenMapFile(p.Tgid, m);
+                if (fd >= 0)
+                {
+                    close(fd);
+                    continue;
+                }
+
+                RecordMappingPostState(p, m);
+                p.Mappings.RemoveAt(i);
+            }
+        }
+    }
+
     /// <summary>Inside the barrier, after the checkpoint record: capture live mappings again for the new epoch.</summary>
     private void RecaptureMappings()
     {
@@ -95,19 +126,25 @@ internal sealed unsafe partial class Tracer
 
         foreach (SharedMapping m in p.Mappings)
         {
-            var intent = new OpIntent
-            {
-                TimeNs = Clock.NowNs(), Pid = p.Tgid, Tid = p.Tgid, Op = OpCode.Munmap, Fd = -1,
-                Offset = m.FileOffset, Length = m.Length, Dev = m.Dev, Ino = m.Ino, Kind = ObjectKind.Regular,
-            };
-            ulong seq = _writer.AppendIntent(intent, m.Path, default);
-            uint part = 0;
-            int n = PathToStat(m.Path);
-            _capture.CapturePostState(seq, ref part, UndoRole.Object, _parentStat.AsSpan(0, n + 1), m.Path, follow: false);
-            _writer.AppendCompletion(seq, new OpCompletion { TimeNs = Clock.NowNs(), Result = 0 });
+            RecordMappingPostState(p, m);
         }
 
         p.Mappings = null;
+    }
+
+    /// <summary>A munmap event with the post-state of the mapping's file (by its path).</summary>
+    private void RecordMappingPostState(TracedProcess p, SharedMapping m)
+    {
+        var intent = new OpIntent
+        {
+            TimeNs = Clock.NowNs(), Pid = p.Tgid, Tid = p.Tgid, Op = OpCode.Munmap, Fd = -1,
+            Offset = m.FileOffset, Length = m.Length, Dev = m.Dev, Ino = m.Ino, Kind = ObjectKind.Regular,
+        };
+        ulong seq = _writer.AppendIntent(intent, m.Path, default);
+        uint part = 0;
+        int n = PathToStat(m.Path);
+        _capture.CapturePostState(seq, ref part, UndoRole.Object, _parentStat.AsSpan(0, n + 1), m.Path, follow: false);
+        _writer.AppendCompletion(seq, new OpCompletion { TimeNs = Clock.NowNs(), Result = 0 });
     }
 
     private int PathToStat(byte[] path)

@@ -58,6 +58,9 @@ internal sealed unsafe partial class Tracer
             case DecodeKind.Clone3:
                 OnClone3(t);
                 return;
+            case DecodeKind.Close:
+                OnClose(t);
+                return;
             case DecodeKind.Sync:
                 // A durability point: everything journaled so far reaches stable storage before the app's sync runs.
                 Flush();
@@ -109,6 +112,11 @@ internal sealed unsafe partial class Tracer
                 ulong seq = _writer.AppendIntent(intent, _path.AsSpan(0, pathLen), _path2.AsSpan(0, path2Len));
                 CaptureUndo(t, seq, ref intent, pathLen, path2Len);
                 MarkInFlight(t);
+                t.PendingOp = intent.Op;
+                if (AppCheckpointsEnabled && _dupFd >= 0)
+                {
+                    NoteAppFileWrite(intent, _path.AsSpan(0, pathLen));
+                }
                 Defer(t, seq);
                 break;
             }

@@ -381,6 +381,18 @@ internal sealed unsafe partial class Tracer
             return;
         }
 
+        if (t.AppClosePending)
+        {
+            bool closeFailed = _info.is_error != 0;
+            if (MaybeAppCheckpointAtExit(t, closeFailed))
+            {
+                return;
+            }
+
+            Resume(t, PTRACE_CONT, 0);
+            return;
+        }
+
         if (t.State == TraceeState.InJournaledSyscall)
         {
             bool failed = _info.is_error != 0;
@@ -405,6 +417,11 @@ internal sealed unsafe partial class Tracer
 
             t.PendingSeq = 0;
             t.State = TraceeState.Running;
+            if (AppCheckpointsEnabled && MaybeAppCheckpointAtExit(t, failed))
+            {
+                return; // the checkpoint barrier resumed it
+            }
+
             if (t.CheckOpenResult)
             {
                 t.CheckOpenResult = false;
@@ -452,6 +469,12 @@ internal sealed unsafe partial class Tracer
 
         [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "checkpoint {Id} ({Name}) taken with {Tracees} threads stopped")]
         public static partial void CheckpointTaken(ILogger logger, int id, string name, int tracees);
+
+        [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "checkpoint {Id} taken after the app wrote {Path}")]
+        public static partial void AppCheckpoint(ILogger logger, int id, string path);
+
+        [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "no checkpoint after the app wrote {Path}: {Reason}")]
+        public static partial void AppCheckpointFailed(ILogger logger, string path, string reason);
 
         [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "could not guard stdio of pid {Pid} (seccomp returned {Result}): its writes through fds 0-2 are not journaled")]
         public static partial void GuardFailed(ILogger logger, int pid, long result);

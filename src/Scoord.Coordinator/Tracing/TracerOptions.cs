@@ -12,4 +12,8 @@ internal sealed class TracerOptions
     public required byte[][] Only { get; init; }
     public required byte[][] Exclude { get; init; }
     public Durability Durability { get; init; }
+    /// <summary>--app-checkpoint globs (absolute).</summary>
+    public PathGlob[] AppCheckpointGlobs { get; init; } = [];
+    /// <summary>--on-checkpoint CMD.</summary>
+    public string? OnCheckpoint { get; init; }
 }

@@ -1,3 +1,4 @@
+using Scoord.Coordinator;
 using Scoord.Cli;
 using Scoord.Cli.Filtering;
 using Xunit;

@@ -1,4 +1,4 @@
-namespace Scoord.Cli.Filtering;
+namespace Scoord.Coordinator;
 
 /// <summary>
 /// A shell glob over absolute paths (docs/cli.md, "Path globs"): <c>*</c> matches within one path
@@ -12,7 +12,7 @@ namespace Scoord.Cli.Filtering;
 /// already failed, so it is O(pattern x text) whatever the stars. An instance reuses its memo:
 /// it is not thread-safe.
 /// </remarks>
-internal sealed class PathGlob
+public sealed class PathGlob
 {
     private readonly Token[] _tokens;
     private readonly bool _hasStars;
@@ -34,13 +34,13 @@ internal sealed class PathGlob
 
     public string Pattern { get; }
 
-    /// <summary>Compiles a glob. Throws <see cref="UsageException"/> for an empty pattern.</summary>
+    /// <summary>Compiles a glob. Throws <see cref="ArgumentException"/> for an empty pattern.</summary>
     public static PathGlob Parse(string pattern)
     {
         ArgumentNullException.ThrowIfNull(pattern);
         if (pattern.Length == 0)
         {
-            throw new UsageException("--path: empty pattern");
+            throw new ArgumentException("empty pattern", nameof(pattern));
         }
 
         var tokens = new List<Token>();
