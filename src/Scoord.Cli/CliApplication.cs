@@ -37,6 +37,7 @@ internal sealed class CliApplication
         _root.Add(new CheckpointCommand(this).Command);
         _root.Add(new CheckpointsCommand(this).Command);
         _root.Add(new RollbackCommand(this).Command);
+        _root.Add(new RestoreCommand(this).Command);
         _root.Add(new DiffCommand(this).Command);
         _root.Add(new PruneCommand(this).Command);
         _root.Add(new DemoCommand(this).Command);

@@ -30,4 +30,16 @@ public sealed record RunOptions
 
     /// <summary>--on-checkpoint CMD: run (sh -c) inside every checkpoint barrier with SCOORD_CHECKPOINT_ID and SCOORD_PIDS; non-zero fails the checkpoint.</summary>
     public string? OnCheckpoint { get; init; }
+
+    /// <summary>--memory: where the memory half of a checkpoint comes from (docs/synchronizer.md). Default: App with --app-checkpoint, else None.</summary>
+    public Restore.MemoryProvider Memory { get; init; } = Restore.MemoryProvider.None;
+
+    /// <summary>--checkpoint-signal SIG (a signal number): with CheckpointEvery, SIG is sent to the main program every interval instead of a barrier checkpoint; the app answers by writing an --app-checkpoint file.</summary>
+    public int? CheckpointSignal { get; init; }
+
+    /// <summary>--checkpoint-timeout: how long the app may take to answer --checkpoint-signal before a warning.</summary>
+    public TimeSpan CheckpointTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Set by `scoord restore`: the checkpoint id the run was relaunched from (kept in the run record).</summary>
+    public int? RestoredFrom { get; init; }
 }

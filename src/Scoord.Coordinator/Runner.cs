@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Scoord.Coordinator.Control;
 using Scoord.Coordinator.Launch;
+using Scoord.Coordinator.Restore;
 using Scoord.Coordinator.Tracing;
 using Scoord.Interceptors;
 using Scoord.Interceptors.Seccomp;
@@ -31,8 +32,12 @@ public static partial class Runner
         string program = Launcher.ResolveProgram(options.Command[0], Environment.GetEnvironmentVariable("PATH"));
         string launcherPath = Launcher.LocateLauncher();
         string journalDir = Path.GetFullPath(options.JournalDirectory);
+        // Synchronizer: the memory provider must be usable (--memory criu runs `criu check`) before anything starts.
+        MemoryProviderCheck.Ensure(options);
 
         using JournalStore store = JournalStore.OpenForWriting(journalDir, logger);
+        // Synchronizer: what is run, where, with which environment and options, for `scoord restore`.
+        RunRecord runRecord = RunRecorder.Begin(store, options);
         TracerOptions tracerOptions = BuildTracerOptions(journalDir, options);
         var tracer = new Tracer(store.Writer, tracerOptions, logger);
 
@@ -92,15 +97,22 @@ public static partial class Runner
             IsBackground = false,
         };
         thread.Start();
-        CheckpointTimer? timer = options.CheckpointEvery is { } every
+        CheckpointTimer? timer = options.CheckpointEvery is { } every && options.CheckpointSignal is null
             ? CheckpointTimer.Start(every, checkpointTaker, () => [.. store.Reader.ListCheckpoints().Select(c => c.Name)], logger)
+            : null;
+        // Synchronizer: --checkpoint-signal asks the app instead; its checkpoint file (--app-checkpoint) is the rollback point.
+        CheckpointSignalTimer? signalTimer = options.CheckpointEvery is { } interval && options.CheckpointSignal is { } signal
+            ? CheckpointSignalTimer.Start(interval, options.CheckpointTimeout, signal, () => Volatile.Read(ref mainPid), store.Reader.ListCheckpoints, Console.Error, logger)
             : null;
         thread.Join();
         timer?.Dispose();
+        signalTimer?.Dispose();
         if (failure is not null)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
         }
+
+        RunRecorder.End(store, runRecord, exitStatus);
 
         LogFinished(logger, exitStatus);
         return exitStatus;

@@ -62,10 +62,14 @@ internal sealed class CheckpointCommand
                 }
             }
 
-            // Nothing runs. A missing, foreign or damaged journal is reported by the read-only open,
-            // before anything would be created.
-            using (JournalStore.OpenReadOnly(dir))
+            // Nothing runs. A foreign or damaged journal is reported by the read-only open before
+            // anything is written; a missing one is created, so that a checkpoint can be taken before
+            // the first run (`scoord checkpoint --name clean; scoord run -- make; scoord rollback clean`).
+            if (Directory.Exists(dir))
             {
+                using (JournalStore.OpenReadOnly(dir))
+                {
+                }
             }
 
             context.Logger.CheckpointOffline();

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Scoord.Cli.Logging;
 using Scoord.Cli.Parsing;
 using Scoord.Coordinator;
+using Scoord.Coordinator.Restore;
 
 namespace Scoord.Cli.Commands;
 
@@ -37,6 +38,37 @@ internal sealed class RunCommand
         AllowMultipleArgumentsPerToken = false,
     };
 
+    private readonly Option<string[]> _appCheckpoint = new("--app-checkpoint")
+    {
+        Description = "Take a rollback point whenever the app finishes writing a file matching GLOB (renamed into place, or closed after writing); repeatable; relative globs are relative to the current directory",
+        HelpName = "GLOB",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    private readonly Option<string?> _onCheckpoint = new("--on-checkpoint")
+    {
+        Description = "Run CMD (sh -c) inside every checkpoint barrier, with SCOORD_CHECKPOINT_ID and SCOORD_PIDS set; a non-zero exit fails the checkpoint",
+        HelpName = "CMD",
+    };
+
+    private readonly Option<string?> _checkpointSignal = new("--checkpoint-signal")
+    {
+        Description = "With --checkpoint-every and --app-checkpoint: send SIG to the program every DURATION instead; the checkpoint file it writes in answer is the rollback point",
+        HelpName = "SIG",
+    };
+
+    private readonly Option<string?> _checkpointTimeout = new("--checkpoint-timeout")
+    {
+        Description = "How long the app may take to answer --checkpoint-signal before a warning (default 60s)",
+        HelpName = "DURATION",
+    };
+
+    private readonly Option<string?> _memory = new("--memory")
+    {
+        Description = "Memory checkpoint provider: app (default with --app-checkpoint), none (default otherwise), criu",
+        HelpName = "PROVIDER",
+    };
+
     private readonly Argument<string[]> _program = new("command")
     {
         Description = "The program and its arguments (after --, passed verbatim)",
@@ -51,6 +83,11 @@ internal sealed class RunCommand
         {
             _checkpointEvery,
             _durability,
+            _appCheckpoint,
+            _onCheckpoint,
+            _checkpointSignal,
+            _checkpointTimeout,
+            _memory,
             _exclude,
             _only,
             _program,
@@ -79,11 +116,154 @@ internal sealed class RunCommand
             Durability = ParseDurability(durability),
             CheckpointEvery = every is null ? null : DurationParser.Parse("--checkpoint-every", every),
         };
+        options = WithSynchronizerOptions(parseResult, options);
 
         context.Logger.RunStarting(program[0], program.Length - 1, durability, every ?? "never");
         int status = Runner.Run(options, context.LoggerFactory);
         context.Logger.RunFinished(status);
         return status;
+    }
+
+    /// <summary>--app-checkpoint, --on-checkpoint, --checkpoint-signal, --checkpoint-timeout, --memory (docs/synchronizer.md).</summary>
+    private RunOptions WithSynchronizerOptions(ParseResult parseResult, RunOptions options)
+    {
+        string[] globs = AbsoluteGlobs(parseResult.GetValue(_appCheckpoint), Environment.CurrentDirectory);
+        string? onCheckpoint = parseResult.GetValue(_onCheckpoint);
+        if (onCheckpoint is not null && onCheckpoint.Trim().Length == 0)
+        {
+            throw new UsageException("--on-checkpoint: empty command");
+        }
+
+        int? signal = null;
+        if (parseResult.GetValue(_checkpointSignal) is { } sigText)
+        {
+            if (!Signals.TryParse(sigText, out int sig, out string? error))
+            {
+                throw new UsageException("--checkpoint-signal: " + error);
+            }
+
+            if (options.CheckpointEvery is null)
+            {
+                throw new UsageException("--checkpoint-signal needs --checkpoint-every DURATION (how often to send it)");
+            }
+
+            if (globs.Length == 0)
+            {
+                throw new UsageException("--checkpoint-signal needs --app-checkpoint GLOB (the file the app writes in answer)");
+            }
+
+            signal = sig;
+        }
+
+        TimeSpan timeout = TimeSpan.FromSeconds(60);
+        if (parseResult.GetValue(_checkpointTimeout) is { } timeoutText)
+        {
+            if (signal is null)
+            {
+                throw new UsageException("--checkpoint-timeout is for --checkpoint-signal");
+            }
+
+            timeout = DurationParser.Parse("--checkpoint-timeout", timeoutText);
+        }
+
+        MemoryProvider memory = globs.Length > 0 ? MemoryProvider.App : MemoryProvider.None;
+        if (parseResult.GetValue(_memory) is { } memoryText)
+        {
+            if (!MemoryProviders.TryParse(memoryText, out memory))
+            {
+                throw new UsageException($"--memory: '{memoryText}' is not one of app, none, criu");
+            }
+
+            if (memory == MemoryProvider.App && globs.Length == 0)
+            {
+                throw new UsageException("--memory app needs --app-checkpoint GLOB (the files the app checkpoints itself into)");
+            }
+        }
+
+        return options with
+        {
+            AppCheckpoint = globs,
+            OnCheckpoint = onCheckpoint,
+            CheckpointSignal = signal,
+            CheckpointTimeout = timeout,
+            Memory = memory,
+        };
+    }
+
+    /// <summary>
+    /// Globs as given, made absolute: a relative glob is relative to <paramref name="cwd"/> (whose glob
+    /// characters are quoted with a backslash); "." and ".." components are resolved. Invalid globs are refused.
+    /// </summary>
+    internal static string[] AbsoluteGlobs(string[]? globs, string cwd)
+    {
+        if (globs is null || globs.Length == 0)
+        {
+            return [];
+        }
+
+        var result = new string[globs.Length];
+        for (int i = 0; i < globs.Length; i++)
+        {
+            string g = globs[i];
+            if (g.Length == 0)
+            {
+                throw new UsageException("--app-checkpoint: empty glob");
+            }
+
+            string full = g[0] == '/' ? g : QuoteGlob(cwd.TrimEnd('/')) + "/" + g;
+            full = NormalizeComponents(full);
+            try
+            {
+                PathGlob.Parse(full);
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException($"--app-checkpoint: '{g}' is not a valid glob ({e.Message})");
+            }
+
+            result[i] = full;
+        }
+
+        return result;
+    }
+
+    private static string QuoteGlob(string path)
+    {
+        var b = new System.Text.StringBuilder(path.Length + 8);
+        foreach (char c in path)
+        {
+            if (c is '*' or '?' or '[' or ']' or '\\')
+            {
+                b.Append('\\');
+            }
+
+            b.Append(c);
+        }
+
+        return b.ToString();
+    }
+
+    /// <summary>Drops empty and "." components, and a ".." with the literal component before it.</summary>
+    private static string NormalizeComponents(string absolute)
+    {
+        var parts = new List<string>();
+        foreach (string part in absolute.Split('/'))
+        {
+            if (part.Length == 0 || part == ".")
+            {
+                continue;
+            }
+
+            if (part == ".." && parts.Count > 0 && parts[^1] != "**" && parts[^1] != "..")
+            {
+                parts.RemoveAt(parts.Count - 1);
+                continue;
+            }
+
+            parts.Add(part);
+        }
+
+        return "/" + string.Join('/', parts);
     }
 
     internal static Durability ParseDurability(string text) => text switch

@@ -303,9 +303,44 @@ internal sealed class JournalHistory
         {
             OpCode.Link or OpCode.Linkat => OpClass.Link,
             OpCode.Unlink or OpCode.Unlinkat or OpCode.Rmdir => OpClass.Remove,
-            OpCode.Rename or OpCode.Renameat or OpCode.Renameat2 => OpClass.Rename,
+            OpCode.Rename or OpCode.Renameat or OpCode.Renameat2 => IsNoOpRename(op) ? OpClass.Other : OpClass.Rename,
             _ => OpClass.Other,
         };
+    }
+
+    /// <summary>
+    /// A rename whose two names are the same object (`mv d d`, or two hard links of one inode) does
+    /// nothing (rename(2): "If oldpath and newpath are existing hard links referring to the same file,
+    /// rename() does nothing"): both names stay, so there is nothing to rename back or to recreate.
+    /// </summary>
+    private static bool IsNoOpRename(HistoryOp op)
+    {
+        if ((op.Entry.OpFlags & 2) != 0)
+        {
+            return false; // RENAME_EXCHANGE of one object with itself is a no-op too, and exchanging again undoes it
+        }
+
+        if (op.Path.Length > 0 && op.Path == op.Path2)
+        {
+            return true;
+        }
+
+        FileId moved = op.MovedId;
+        if (!moved.IsKnown)
+        {
+            return false;
+        }
+
+        // After a real rename the old name is gone; after a no-op it still names the object.
+        UndoItem? postOld = op.Find(UndoKind.PostState, UndoRole.Object);
+        if (postOld is { Existed: true } && HistoryOp.Id(postOld) == moved)
+        {
+            return true;
+        }
+
+        // Journals written before the tracer knew: the "replaced" destination was the object itself.
+        UndoItem? replaced = op.Find(UndoKind.ObjectState, UndoRole.Target);
+        return replaced is { Existed: true } && HistoryOp.Id(replaced) == moved;
     }
 
     /// <summary>True when the object existed at the checkpoint (it has an earlier state than any creation of it).</summary>

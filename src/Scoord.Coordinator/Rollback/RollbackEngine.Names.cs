@@ -135,6 +135,14 @@ public sealed partial class RollbackEngine
         }
 
         uint mode = state.Mode;
+        if (!IsDir(mode) && state.Nlink > 1 && Relink(p, id, mode & S_IFMT))
+        {
+            // Another name of the object still exists (any non-directory can be hard-linked, symlinks
+            // too: link(2) does not follow them): the same inode, so no identity changes.
+            _result.Recreated++;
+            return;
+        }
+
         bool ok;
         switch (mode & S_IFMT)
         {
@@ -145,7 +153,7 @@ public sealed partial class RollbackEngine
                 ok = Create(Journal.Model.OpCode.Symlinkat, p, 0, state.Data);
                 break;
             case S_IFREG:
-                ok = (state.Nlink > 1 && Relink(p, id)) || RecreateFile(p, state, op);
+                ok = RecreateFile(p, state, op);
                 break;
             case S_IFIFO:
             case S_IFSOCK:
@@ -164,7 +172,7 @@ public sealed partial class RollbackEngine
     }
 
     /// <summary>A hard link from another name of the same object, if the journal knows one that still exists.</summary>
-    private bool Relink(SafePath p, ObjKey id)
+    private bool Relink(SafePath p, ObjKey id, uint type)
     {
         IEnumerable<string> names = _history.Names.TryGetValue(id, out HashSet<string>? after) ? after : [];
         if (id.Gen == 0)
@@ -185,7 +193,7 @@ public sealed partial class RollbackEngine
             }
 
             using SafePath? src = SafePath.Resolve(name, out _);
-            if (src is not null && src.TryLstat(out Interop.Stat st) && IdOf(st) == Cur(id) && (st.st_mode & S_IFMT) == S_IFREG)
+            if (src is not null && src.TryLstat(out Interop.Stat st) && IdOf(st) == Cur(id) && (st.st_mode & S_IFMT) == type)
             {
                 return Link(src, p);
             }

@@ -213,9 +213,10 @@ internal sealed unsafe partial class Tracer
             case OpCode.Renameat:
             case OpCode.Renameat2:
                 _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, false, false, firstTouchOnly: true, recordAbsent: false);
-                if ((intent.OpFlags & 2) != 0)
+                if ((intent.OpFlags & 2) != 0 || SameObject(stat, stat2))
                 {
-                    // RENAME_EXCHANGE: both names stay; exchanging again undoes it.
+                    // RENAME_EXCHANGE: both names stay; exchanging again undoes it. Two names of one
+                    // object (`mv d d`, hard links): the kernel does nothing, nothing is replaced.
                     _capture.CaptureState(seq, ref part, UndoRole.Second, stat2, display2, false, false, firstTouchOnly: true, recordAbsent: false);
                 }
                 else if (!CaptureRemoved(seq, ref part, stat2, display2))
@@ -233,6 +234,18 @@ internal sealed unsafe partial class Tracer
                 _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, _follow1, false, firstTouchOnly: true, recordAbsent: false);
                 t.Post1.Set(stat[..^1], display, _follow1);
                 break;
+        }
+    }
+
+    /// <summary>True when both paths (not following a final symlink) name the same existing object.</summary>
+    private static bool SameObject(ReadOnlySpan<byte> stat, ReadOnlySpan<byte> stat2)
+    {
+        Interop.Stat a, b;
+        fixed (byte* p = stat)
+        fixed (byte* q = stat2)
+        {
+            return fstatat(AT_FDCWD, p, &a, AT_SYMLINK_NOFOLLOW) == 0 && fstatat(AT_FDCWD, q, &b, AT_SYMLINK_NOFOLLOW) == 0
+                && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
         }
     }
 

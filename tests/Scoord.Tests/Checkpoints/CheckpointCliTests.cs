@@ -65,15 +65,32 @@ public sealed class CheckpointCliTests
     }
 
     [Fact]
-    public void NoJournal_IsAnError_AndCreatesNothing()
+    public void NoJournalYet_CheckpointCreatesIt_AndRollbackToItUndoesTheFirstRun()
+    {
+        using var run = new TracedRun();
+        File.WriteAllText(run.Path("existing.txt"), "before\n");
+        CliResult first = run.Cli.Run("checkpoint", "--name", "clean");
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Equal(["1"], first.StdoutLines);
+        Assert.True(Directory.Exists(run.Journal));
+
+        Assert.Equal(0, run.Sh("echo after >> existing.txt; echo new > new.txt").ExitCode);
+        CliResult back = run.Cli.Run("rollback", "clean");
+        Assert.True(back.ExitCode == 0, back.ToString());
+        Assert.Equal("before\n", File.ReadAllText(run.Path("existing.txt")));
+        Assert.False(File.Exists(run.Path("new.txt")));
+    }
+
+    [Fact]
+    public void ForeignDirectory_IsAnError_AndIsLeftAlone()
     {
         using var tree = new TempTree();
-        string dir = tree.Combine("nothing-here");
+        string dir = tree.CreateDirectory("not-a-journal");
+        File.WriteAllText(Path.Combine(dir, "precious.txt"), "x");
         CliResult r = new ScoordCli(dir, tree.Path).Run("checkpoint");
         Assert.Equal(1, r.ExitCode);
         Assert.Single(r.StderrLines);
-        Assert.StartsWith("scoord: no journal at ", r.Stderr, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(dir));
+        Assert.Equal(["precious.txt"], Directory.GetFileSystemEntries(dir).Select(Path.GetFileName));
     }
 
     [Fact]

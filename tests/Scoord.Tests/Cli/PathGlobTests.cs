@@ -75,6 +75,6 @@ public sealed class PathGlobTests
     [Fact]
     public void Empty_pattern_is_a_usage_error()
     {
-        Assert.Throws<UsageException>(() => PathGlob.Parse(""));
+        Assert.Throws<ArgumentException>(() => PathGlob.Parse(""));
     }
 }
