@@ -1,3 +1,4 @@
+using Scoord.Journal;
 using System.CommandLine;
 using System.Globalization;
 using Scoord.Coordinator.Rollback;
@@ -9,7 +10,7 @@ namespace Scoord.Cli.Commands;
 /// everything was restored, 3 when a conflict (a change made outside the journal) was left alone,
 /// 1 when an action failed.
 /// </summary>
-internal sealed class RollbackCommand
+internal sealed partial class RollbackCommand
 {
     public const int ConflictExitCode = 3;
 
@@ -17,11 +18,12 @@ internal sealed class RollbackCommand
     private readonly Argument<string> _checkpoint = new("CKPT") { Description = "Checkpoint id (all digits) or name" };
     private readonly Option<bool> _dryRun = new("--dry-run", "-n") { Description = "List what would change; change nothing" };
     private readonly Option<bool> _force = new("--force") { Description = "Also restore objects changed outside the journal" };
+    private readonly Option<bool> _stop = new("--stop") { Description = "If the application runs, stop it first (SIGTERM, then SIGKILL after 30 s)" };
 
     public RollbackCommand(CliApplication app)
     {
         _app = app;
-        Command = new Command("rollback", "Roll the files back to a checkpoint") { _checkpoint, _dryRun, _force };
+        Command = new Command("rollback", "Roll the files back to a checkpoint") { _checkpoint, _dryRun, _force, _stop };
         Command.SetAction(parseResult => _app.Execute(parseResult, "rollback", context => Execute(parseResult, context)));
     }
 
@@ -31,6 +33,11 @@ internal sealed class RollbackCommand
     {
         string checkpoint = parseResult.GetValue(_checkpoint)!;
         bool dryRun = parseResult.GetValue(_dryRun);
+        if (parseResult.GetValue(_stop) && !dryRun)
+        {
+            StopCoordinator(context.JournalDirectory);
+        }
+
         using var progress = new TerminalProgress();
         RollbackResult r = RollbackEngine.Run(context.JournalDirectory, checkpoint, dryRun, parseResult.GetValue(_force), progress.Enabled ? progress : null);
         progress.Clear();
@@ -107,4 +114,36 @@ internal sealed class RollbackCommand
 
         public void Dispose() => Clear();
     }
+
+    /// <summary>
+    /// --stop: the running `scoord run` passes SIGTERM on to the application; when the application
+    /// has exited the coordinator releases the journal. After 30 s, SIGKILL (the app dies with it).
+    /// </summary>
+    private static void StopCoordinator(string dir)
+    {
+        if (!JournalStore.IsCoordinatorRunning(dir, out int pid) || pid <= 0)
+        {
+            return;
+        }
+
+        Signal(pid, 15); // SIGTERM: scoord passes it on to the application and ends with it
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (JournalStore.IsCoordinatorRunning(dir, out _))
+        {
+            if (sw.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                Signal(pid, 9); // SIGKILL: the traced application dies with it (PTRACE_O_EXITKILL)
+            }
+
+            if (sw.Elapsed > TimeSpan.FromSeconds(40))
+            {
+                throw new ScoordException($"the running scoord (pid {pid}) did not stop");
+            }
+
+            Thread.Sleep(50);
+        }
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Signal(int pid, int sig);
 }

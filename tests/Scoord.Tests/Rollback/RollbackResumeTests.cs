@@ -66,4 +66,41 @@ public sealed class RollbackResumeTests
         Assert.True(third.ExitCode == 0, third.ToString());
         atCheckpoint.AssertEqual(TreeSnapshot.Take(t.Tree.Path));
     }
+
+    [Fact]
+    public void RollbackWhileTheAppRuns_IsRefused_AndWithStopStopsItFirst()
+    {
+        using var t = new TracedRun();
+        Assert.Equal(0, t.Sh("echo one > f").ExitCode);
+        Assert.Equal(0, t.Cli.Run("checkpoint").ExitCode);
+        string bin = ScoordCli.BinaryPath;
+        var psi = new ProcessStartInfo(bin.EndsWith(".dll", StringComparison.Ordinal) ? "dotnet" : bin) { WorkingDirectory = t.Tree.Path };
+        if (bin.EndsWith(".dll", StringComparison.Ordinal))
+        {
+            psi.ArgumentList.Add(bin);
+        }
+
+        foreach (string a in new[] { "run", "--", "sh", "-c", "echo two > f; exec sleep 120" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["SCOORD_JOURNAL"] = t.Journal;
+        using Process app = Process.Start(psi)!;
+        var sw = Stopwatch.StartNew();
+        while (File.ReadAllText(t.Path("f")) != "two\n" && sw.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            Thread.Sleep(20);
+        }
+
+        CliResult refused = t.Cli.Run("rollback", "1");
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("in use", refused.Stderr);
+        Assert.Equal("two\n", File.ReadAllText(t.Path("f")));
+
+        CliResult stopped = t.Cli.Run("rollback", "--stop", "1");
+        Assert.True(stopped.ExitCode == 0, stopped.ToString());
+        Assert.True(app.WaitForExit(10_000), "scoord run ended");
+        Assert.Equal("one\n", File.ReadAllText(t.Path("f")));
+    }
 }

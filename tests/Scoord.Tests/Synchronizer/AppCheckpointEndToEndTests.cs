@@ -89,15 +89,14 @@ public sealed class AppCheckpointEndToEndTests
 
             using var t = new TracedRun();
             File.WriteAllText(t.Path("prog.py"), Program);
-            using (Process scoord = SyncSupport.Start(t, "run", "--app-checkpoint", "**/state.json", "--",
+            using (BackgroundScoord scoord = SyncSupport.Start(t, "run", "--app-checkpoint", "**/state.json", "--",
                 SyncSupport.Python, "-B", "prog.py", Total.ToString(CultureInfo.InvariantCulture), Every.ToString(CultureInfo.InvariantCulture), Pause))
             {
                 SyncSupport.WaitFor(() => StateStep(t) >= afterStep || scoord.HasExited, where + ": the app to get there");
                 Thread.Sleep(delayMs);
-                Assert.False(scoord.HasExited, where + ": scoord ended before the kill\n" + scoord.StandardError.ReadToEnd());
+                Assert.False(scoord.HasExited, where + ": scoord ended before the kill\n" + scoord);
                 int appPid = int.Parse(File.ReadAllText(t.Path("app.pid")).Trim(), CultureInfo.InvariantCulture);
                 scoord.Kill();
-                scoord.WaitForExit();
                 SyncSupport.WaitFor(() => SyncSupport.IsDead(appPid), where + ": the app to die with scoord");
             }
 

@@ -10,20 +10,33 @@ public sealed class HookTests
     /// <summary>The app writes "a", waits for the file "go" (which the test creates), writes "b" and ends.</summary>
     private const string App = "echo $$ > app.pid; echo a > a; while [ ! -e go ]; do sleep 0.02; done; echo b > b";
 
+    /// <summary>Lets the app end; kills scoord if it does not (without hiding an earlier failure).</summary>
+    private static void Finish(TracedRun t, BackgroundScoord scoord)
+    {
+        File.WriteAllText(t.Path("go"), string.Empty);
+        if (!scoord.WaitForExit(TimeSpan.FromSeconds(30)))
+        {
+            scoord.Kill();
+        }
+    }
+
+    private static void AssertFinished(BackgroundScoord scoord) =>
+        Assert.True(scoord.HasExited && scoord.ExitCode == 0, scoord.ToString());
+
     [Fact]
     public void Hook_SeesTheCheckpointIdAndThePids()
     {
         using var t = new TracedRun();
         using var outside = new TempTree("scoord-hook-");
         string hookOut = outside.Combine("hook.txt");
-        using Process scoord = SyncSupport.Start(t, "run", "--exclude", outside.Path,
+        using BackgroundScoord scoord = SyncSupport.Start(t, "-vv", "run", "--exclude", outside.Path,
             "--on-checkpoint", $"echo \"id=$SCOORD_CHECKPOINT_ID pids=$SCOORD_PIDS\" >> '{hookOut}'", "--", "sh", "-c", App);
         try
         {
             SyncSupport.WaitFor(() => File.Exists(t.Path("a")) && File.Exists(t.Path("app.pid")) && File.ReadAllText(t.Path("app.pid")).EndsWith('\n'), "the app to start");
             int appPid = int.Parse(File.ReadAllText(t.Path("app.pid")).Trim());
             CliResult c = t.Cli.Run("checkpoint", "--name", "hooked");
-            Assert.True(c.ExitCode == 0, c.ToString());
+            Assert.True(c.ExitCode == 0, c + "\n" + scoord);
             Assert.Equal(["1"], c.StdoutLines);
 
             string[] lines = File.ReadAllLines(hookOut);
@@ -34,11 +47,10 @@ public sealed class HookTests
         }
         finally
         {
-            File.WriteAllText(t.Path("go"), string.Empty);
-            Assert.True(scoord.WaitForExit(30_000), "scoord did not finish");
+            Finish(t, scoord);
         }
 
-        Assert.Equal(0, scoord.ExitCode);
+        AssertFinished(scoord);
         Assert.Equal("b\n", File.ReadAllText(t.Path("b")));
         Assert.Equal([(1, "hooked")], SyncSupport.Checkpoints(t).Select(c => (c.Id, c.Name)));
     }
@@ -47,7 +59,7 @@ public sealed class HookTests
     public void AFailingHook_FailsTheCheckpoint_AndLeavesNoCheckpointRecord()
     {
         using var t = new TracedRun();
-        using Process scoord = SyncSupport.Start(t, "run", "--on-checkpoint", "exit 3", "--", "sh", "-c", App);
+        using BackgroundScoord scoord = SyncSupport.Start(t, "-vv", "run", "--on-checkpoint", "exit 3", "--", "sh", "-c", App);
         CliResult c;
         try
         {
@@ -56,14 +68,13 @@ public sealed class HookTests
         }
         finally
         {
-            File.WriteAllText(t.Path("go"), string.Empty);
-            Assert.True(scoord.WaitForExit(30_000), "scoord did not finish");
+            Finish(t, scoord);
         }
 
-        Assert.True(c.ExitCode != 0, c.ToString());
+        Assert.True(c.ExitCode != 0, c + "\n" + scoord);
         Assert.Empty(c.Stdout);
         Assert.StartsWith("scoord: ", Assert.Single(c.StderrLines), StringComparison.Ordinal);
-        Assert.Equal(0, scoord.ExitCode);
+        AssertFinished(scoord);
         Assert.Empty(SyncSupport.Checkpoints(t));
         Assert.DoesNotContain(t.Log(), l => l.Op == "checkpoint");
     }

@@ -84,7 +84,7 @@ public sealed class RestoreCliTests
         using var t = new TracedRun();
         Assert.Equal(0, t.Sh("echo one > f").ExitCode);
         Assert.Equal(["1"], t.Cli.Run("checkpoint").StdoutLines);
-        using Process scoord = SyncSupport.Start(t, "run", "--", "sh", "-c", "echo two > f; sleep 30");
+        using BackgroundScoord scoord = SyncSupport.Start(t, "run", "--", "sh", "-c", "echo two > f; sleep 30");
         try
         {
             SyncSupport.WaitFor(() => File.ReadAllText(t.Path("f")) == "two\n", "the app's write");
@@ -99,7 +99,6 @@ public sealed class RestoreCliTests
         finally
         {
             scoord.Kill();
-            scoord.WaitForExit();
         }
     }
 

@@ -13,8 +13,8 @@ internal static class SyncSupport
     /// <summary>The real python3 binary (not a pyenv shim script), so the traced tree is just python.</summary>
     public static string Python => s_python.Value;
 
-    /// <summary>Starts `scoord ARGS` in the tree with the run's journal, stdout/stderr captured.</summary>
-    public static Process Start(TracedRun t, params string[] args)
+    /// <summary>Starts `scoord ARGS` in the tree with the run's journal; stdout and stderr are collected as they come.</summary>
+    public static BackgroundScoord Start(TracedRun t, params string[] args)
     {
         string bin = ScoordCli.BinaryPath;
         bool dll = bin.EndsWith(".dll", StringComparison.Ordinal);
@@ -37,9 +37,7 @@ internal static class SyncSupport
         }
 
         psi.Environment["SCOORD_JOURNAL"] = t.Journal;
-        Process p = Process.Start(psi)!;
-        p.StandardInput.Close();
-        return p;
+        return new BackgroundScoord(psi);
     }
 
     public static void WaitFor(Func<bool> condition, string what, double seconds = 30)
@@ -92,5 +90,97 @@ internal static class SyncSupport
         p.WaitForExit();
         Assert.True(p.ExitCode == 0 && File.Exists(path), "python3 is needed by the synchronizer tests");
         return path;
+    }
+}
+
+/// <summary>A scoord process in the background whose output is read as it comes (a full pipe never blocks it).</summary>
+internal sealed class BackgroundScoord : IDisposable
+{
+    private readonly Process _process;
+    private readonly System.Text.StringBuilder _stdout = new();
+    private readonly System.Text.StringBuilder _stderr = new();
+
+    public BackgroundScoord(ProcessStartInfo psi)
+    {
+        _process = new Process { StartInfo = psi };
+        _process.OutputDataReceived += (_, e) => Append(_stdout, e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(_stderr, e.Data);
+        _process.Start();
+        _process.StandardInput.Close();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    public string Stdout
+    {
+        get
+        {
+            lock (_stdout)
+            {
+                return _stdout.ToString();
+            }
+        }
+    }
+
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    /// <summary>SIGKILL to scoord alone (the traced app dies with it: PTRACE_O_EXITKILL).</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: false);
+        _process.WaitForExit();
+    }
+
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout))
+        {
+            return false;
+        }
+
+        _process.WaitForExit(); // drains the output readers
+        return true;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: false);
+            _process.WaitForExit();
+        }
+
+        _process.Dispose();
+    }
+
+    public override string ToString() =>
+        $"scoord pid {_process.Id}, {(HasExited ? "exit " + ExitCode : "running")}\n--- stdout ---\n{Stdout}\n--- stderr ---\n{Stderr}";
+
+    private static void Append(System.Text.StringBuilder b, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (b)
+        {
+            b.Append(line).Append('\n');
+        }
     }
 }
