@@ -10,6 +10,7 @@ public sealed class EpochTracker
 {
     private readonly HashSet<(ulong Dev, ulong Ino)> _touched = new();
     private readonly Dictionary<(ulong Dev, ulong Ino), BlockBitmap> _blocks = new();
+    private readonly HashSet<(ulong Dev, ulong Ino)> _born = new();
 
     public ulong Epoch { get; private set; }
 
@@ -18,6 +19,18 @@ public sealed class EpochTracker
 
     /// <summary>True when (dev, ino) has already been recorded in this epoch (no syscall needed to know).</summary>
     public bool IsTouched(ulong dev, ulong ino) => _touched.Contains((dev, ino));
+
+    /// <summary>
+    /// The object was created in this epoch: it did not exist at the last checkpoint, so no
+    /// rollback needs its bytes or its content when it is removed (undoing its creation removes it).
+    /// </summary>
+    public void MarkBorn(ulong dev, ulong ino)
+    {
+        _born.Add((dev, ino));
+        _touched.Add((dev, ino));
+    }
+
+    public bool IsBorn(ulong dev, ulong ino) => _born.Count > 0 && _born.Contains((dev, ino));
 
     public BlockBitmap Blocks(ulong dev, ulong ino)
     {
@@ -35,6 +48,7 @@ public sealed class EpochTracker
     {
         _touched.Remove((dev, ino));
         _blocks.Remove((dev, ino));
+        _born.Remove((dev, ino));
     }
 
     public void NewEpoch()
@@ -42,6 +56,7 @@ public sealed class EpochTracker
         Epoch++;
         _touched.Clear();
         _blocks.Clear();
+        _born.Clear();
     }
 }
 

@@ -64,7 +64,7 @@ public sealed unsafe class UndoCapture
         }
 
         bool regular = (st.st_mode & S_IFMT) == S_IFREG;
-        bool content = wholeContent && regular;
+        bool content = wholeContent && regular && !Epoch.IsBorn(st.st_dev, st.st_ino);
         UndoCodec.Header h = HeaderOf(st, UndoKind.ObjectState, role);
         h.Flags = UndoFlags.Existed | (content ? UndoFlags.HasContent : UndoFlags.None);
         ReadOnlySpan<byte> link = default;
@@ -104,9 +104,9 @@ public sealed unsafe class UndoCapture
     public void CaptureBlocks(ulong seq, ref uint part, int readFd, ulong dev, ulong ino, long size, ReadOnlySpan<byte> displayPath, long offset, long length)
     {
         long end = length < 0 ? size : Math.Min(size, offset + length);
-        if (offset < 0 || offset >= end)
+        if (offset < 0 || offset >= end || Epoch.IsBorn(dev, ino))
         {
-            return;
+            return; // nothing existing is overwritten, or the file did not exist at the checkpoint
         }
 
         BlockBitmap captured = Epoch.Blocks(dev, ino);
@@ -198,6 +198,10 @@ public sealed unsafe class UndoCapture
 
     /// <summary>The state an operation left, recorded at its exit stop: what a later rollback compares with.</summary>
     public void CapturePostState(ulong seq, ref uint part, UndoRole role, ReadOnlySpan<byte> statPath, ReadOnlySpan<byte> displayPath, bool follow)
+        => CapturePostState(seq, ref part, role, statPath, displayPath, follow, out _, out _);
+
+    /// <summary>As the other overload; also returns the identity the op left (0 when absent).</summary>
+    public void CapturePostState(ulong seq, ref uint part, UndoRole role, ReadOnlySpan<byte> statPath, ReadOnlySpan<byte> displayPath, bool follow, out ulong dev, out ulong ino)
     {
         Interop.Stat st;
         int rc;
@@ -212,6 +216,8 @@ public sealed unsafe class UndoCapture
             h.Flags = UndoFlags.Existed;
         }
 
+        dev = h.Dev;
+        ino = h.Ino;
         Append(seq, ref part, h, displayPath, default, default);
     }
 

@@ -205,11 +205,9 @@ public sealed partial class RollbackEngine
     /// <summary>A new regular file with the content the journal kept (holes stay holes).</summary>
     private bool RecreateFile(SafePath p, UndoItem state, HistoryOp op)
     {
-        if ((state.Flags & UndoFlags.HasContent) == 0 && state.Size > 0)
-        {
-            Error($"cannot recreate {p.Full}: the journal holds no copy of its content (seq {op.Seq})");
-            return false;
-        }
+        // No content kept: the tracer skips the copy for a file created in the same epoch, because it
+        // did not exist at any checkpoint; undoing its creation, further back in this replay, removes
+        // it again. It comes back as a hole of the right size meanwhile.
 
         int fd = CreateFile(p, state.Mode & 0xFFF);
         if (fd < 0)

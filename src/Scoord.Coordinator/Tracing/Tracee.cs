@@ -54,6 +54,9 @@ internal sealed class Tracee
 
     public byte[] Post1Display() => Post1.Display.AsSpan(0, Post1.DisplayLen).ToArray();
 
+    /// <summary>The pending op creates the object of Post1 (its identity is "born" in the epoch at the exit stop).</summary>
+    public bool Creates;
+
     /// <summary>The op code of the pending journaled op.</summary>
     public OpCode PendingOp;
     /// <summary>A close of a dirty application checkpoint file is running; checkpoint at its exit.</summary>

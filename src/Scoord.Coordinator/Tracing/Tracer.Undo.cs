@@ -166,6 +166,7 @@ internal sealed unsafe partial class Tracer
                 {
                     _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, _follow1, false, false, recordAbsent: true);
                     CaptureParent(seq, ref part, stat, display);
+                    t.Creates = (intent.OpFlags & O_CREAT) != 0;
                 }
                 else
                 {
@@ -193,6 +194,7 @@ internal sealed unsafe partial class Tracer
                 _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, false, false, false, recordAbsent: true);
                 CaptureParent(seq, ref part, stat, display);
                 t.Post1.Set(stat[..^1], display, false);
+                t.Creates = true;
                 break;
             case OpCode.Link:
             case OpCode.Linkat:
@@ -329,13 +331,19 @@ internal sealed unsafe partial class Tracer
 
         if (t.Post1.Active)
         {
-            _capture.CapturePostState(seq, ref part, UndoRole.Object, t.Post1.Stat.AsSpan(0, t.Post1.StatLen + 1), t.Post1.Display.AsSpan(0, t.Post1.DisplayLen), t.Post1.Follow);
+            _capture.CapturePostState(seq, ref part, UndoRole.Object, t.Post1.Stat.AsSpan(0, t.Post1.StatLen + 1), t.Post1.Display.AsSpan(0, t.Post1.DisplayLen), t.Post1.Follow, out ulong dev, out ulong ino);
+            if (t.Creates && ino != 0)
+            {
+                _capture.Epoch.MarkBorn(dev, ino); // created in this epoch: no pre-images or graveyard copy needed
+            }
         }
 
         if (t.Post2.Active)
         {
             _capture.CapturePostState(seq, ref part, UndoRole.Second, t.Post2.Stat.AsSpan(0, t.Post2.StatLen + 1), t.Post2.Display.AsSpan(0, t.Post2.DisplayLen), t.Post2.Follow);
         }
+
+        t.Creates = false;
 
         t.PostFd = -1;
         t.Post1.Active = false;

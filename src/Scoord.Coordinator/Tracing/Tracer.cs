@@ -414,6 +414,7 @@ internal sealed unsafe partial class Tracer
             }
 
             t.MapPending = false;
+            t.Creates = false;
 
             t.PendingSeq = 0;
             t.State = TraceeState.Running;

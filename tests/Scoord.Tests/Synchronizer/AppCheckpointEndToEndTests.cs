@@ -81,9 +81,9 @@ public sealed class AppCheckpointEndToEndTests
 
         for (int round = 0; round < 3; round++)
         {
-            // Kill after 3..11 of the 15 restart files, somewhere within the next 2 steps.
+            // Kill after 3..11 of the 15 restart files, somewhere in the next interval between them.
             int afterStep = random.Next(3, 12) * Every;
-            int delayMs = random.Next(0, 25);
+            int delayMs = random.Next(0, 120);
             string where = $"round {round} (seed {seed}): kill after step {afterStep} + {delayMs} ms";
             _output.WriteLine(where);
 
