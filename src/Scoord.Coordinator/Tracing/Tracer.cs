@@ -56,6 +56,7 @@ internal sealed unsafe partial class Tracer
     private Interop.PtraceSyscallInfo _info;
 
     private long _stops;
+    private readonly HashSet<int> _recentExits = new();
     private int _mainPid;
     private int _mainStatus = -1;
 
@@ -267,6 +268,7 @@ internal sealed unsafe partial class Tracer
         }
 
         p.Threads++;
+        _recentExits.Remove(tid); // a new thread or process with a reused tid
         t = new Tracee { Tid = tid, Process = p };
         _tracees[tid] = t;
         return t;
@@ -278,6 +280,22 @@ internal sealed unsafe partial class Tracer
         ptrace(PTRACE_GETEVENTMSG, parent.Tid, 0, (nint)(&msg));
         int child = (int)msg;
         bool known = _tracees.ContainsKey(child);
+        if (!known && _recentExits.Remove(child) && ProcStatus.ReadTgid(child, _proc, _io) <= 0)
+        {
+            // The child stopped, ran and exited before its parent's fork event reached us: it is gone,
+            // and must not be added back (the run would wait for it forever).
+            var gone = new ProcessEvent
+            {
+                TimeNs = Clock.NowNs(),
+                Kind = evt switch { PTRACE_EVENT_FORK => OpCode.Fork, PTRACE_EVENT_VFORK => OpCode.Vfork, _ => OpCode.Clone },
+                Pid = child,
+                Ppid = parent.Process.Tgid,
+            };
+            _writer.AppendProcess(gone, default, default);
+            Resume(parent, PTRACE_CONT, 0);
+            return;
+        }
+
         Tracee c = GetOrAdd(child);
         if (c.Process.Tgid == child && (!known || c.Process.Ppid == 0 || c.Process.Ppid == parent.Process.Tgid))
         {
@@ -323,6 +341,12 @@ internal sealed unsafe partial class Tracer
 
     private void OnExit(int tid, int status)
     {
+        if (_recentExits.Count > 4096)
+        {
+            _recentExits.Clear();
+        }
+
+        _recentExits.Add(tid);
         if (!_tracees.Remove(tid, out Tracee? t))
         {
             return;
