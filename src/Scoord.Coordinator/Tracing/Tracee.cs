@@ -42,6 +42,8 @@ internal sealed class Tracee
     public uint NextPart;
     /// <summary>Where to read the state the pending op leaves: the tracee's fd, or paths resolvable by scoord.</summary>
     public int PostFd = -1;
+    /// <summary>scoord's duplicate (pidfd_getfd) of PostFd, kept open while the op runs, for its post-state.</summary>
+    public int PostDup = -1;
     public PostTarget Post1 = new();
     public PostTarget Post2 = new();
 

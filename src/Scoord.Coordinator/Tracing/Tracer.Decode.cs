@@ -253,6 +253,8 @@ internal sealed unsafe partial class Tracer
                 return Verdict.Pass;
             }
 
+            _dupStat = st; // reused by the undo capture: one fstat per stop
+
             ObjectKind kind = ObjectClassifier.KindOf(st.st_mode);
             if (content ? kind != ObjectKind.Regular : kind is not (ObjectKind.Regular or ObjectKind.Directory or ObjectKind.Symlink))
             {

@@ -113,7 +113,7 @@ internal sealed unsafe partial class Tracer
                 CaptureUndo(t, seq, ref intent, pathLen, path2Len);
                 MarkInFlight(t);
                 t.PendingOp = intent.Op;
-                if (AppCheckpointsEnabled && _dupFd >= 0)
+                if (AppCheckpointsEnabled && t.PostDup >= 0)
                 {
                     NoteAppFileWrite(intent, _path.AsSpan(0, pathLen));
                 }

@@ -33,8 +33,7 @@ internal sealed unsafe partial class Tracer
     private void CaptureFdOp(Tracee t, ulong seq, ref uint part, ref OpIntent intent, ReadOnlySpan<byte> display)
     {
         int dup = _dupFd;
-        Interop.Stat now;
-        if (fstat(dup, &now) == 0 && now.st_nlink == 0)
+        if (_dupStat.st_nlink == 0)
         {
             // The file has no name any more (unlinked while open): nothing of the tree changes. Its
             // content at the unlink was kept whole by the unlink's own undo data.
@@ -48,6 +47,8 @@ internal sealed unsafe partial class Tracer
         }
 
         t.PostFd = intent.Fd;
+        t.PostDup = dup; // the exit stop reads the post-state through it, then closes it
+        _dupFd = -1;
         t.Post1.Set(default, display, true);
         t.Post1.Active = false; // the post-state comes from the fd; only the display path is kept
         if (intent.Op == OpCode.Mmap)
@@ -64,8 +65,8 @@ internal sealed unsafe partial class Tracer
             return;
         }
 
-        Interop.Stat st;
-        if (fstat(dup, &st) != 0 || (st.st_mode & S_IFMT) != S_IFREG || offset >= st.st_size)
+        ref readonly Interop.Stat st = ref _dupStat;
+        if ((st.st_mode & S_IFMT) != S_IFREG || offset >= st.st_size)
         {
             return; // nothing existing is overwritten (e.g. writing at the end): the size before undoes it
         }
@@ -319,14 +320,9 @@ internal sealed unsafe partial class Tracer
     private void CapturePostState(Tracee t, ulong seq)
     {
         uint part = t.NextPart;
-        if (t.PostFd >= 0)
+        if (t.PostFd >= 0 && t.PostDup >= 0)
         {
-            int dup = GetFd(t, t.PostFd);
-            if (dup >= 0)
-            {
-                _capture.CapturePostState(seq, ref part, UndoRole.Object, dup, t.Post1.Display.AsSpan(0, t.Post1.DisplayLen));
-                close(dup);
-            }
+            _capture.CapturePostState(seq, ref part, UndoRole.Object, t.PostDup, t.Post1.Display.AsSpan(0, t.Post1.DisplayLen));
         }
 
         if (t.Post1.Active)

@@ -45,6 +45,7 @@ internal sealed unsafe partial class Tracer
     private int _statLen;
     private int _statLen2;
     private int _dupFd = -1;
+    private Interop.Stat _dupStat;
     private bool _follow1;
     private bool _follow2;
     private readonly byte[] _parentStat = new byte[PathMax + 64];
@@ -383,8 +384,19 @@ internal sealed unsafe partial class Tracer
         }
     }
 
+    /// <summary>Closes scoord's copy of the fd of an fd-based op, kept from its seccomp stop to its exit stop.</summary>
+    private static void CloseDup(Tracee t)
+    {
+        if (t.PostDup >= 0)
+        {
+            close(t.PostDup);
+            t.PostDup = -1;
+        }
+    }
+
     private static void ClosePidFd(Tracee t)
     {
+        CloseDup(t);
         if (t.PidFd >= 0)
         {
             close(t.PidFd);
@@ -439,6 +451,7 @@ internal sealed unsafe partial class Tracer
 
             t.MapPending = false;
             t.Creates = false;
+            CloseDup(t);
 
             t.PendingSeq = 0;
             t.State = TraceeState.Running;
