@@ -318,11 +318,13 @@ internal sealed unsafe partial class Tracer
         if (isSecond)
         {
             _follow2 = follow;
+            _parent2 = default;
         }
         else
         {
             _follow1 = follow;
             _statLen = 0;
+            _parent1 = default;
         }
 
         int rawLen = TraceeMemory.ReadCString(t.Tid, pathPtr, raw);
@@ -488,6 +490,15 @@ internal sealed unsafe partial class Tracer
             if (prc == 0)
             {
                 NoteIdentity(parent.st_dev, parent.st_ino);
+                if (isSecond)
+                {
+                    _parent2 = (parent.st_dev, parent.st_ino);
+                }
+                else
+                {
+                    _parent1 = (parent.st_dev, parent.st_ino);
+                }
+
                 if (IsProtected(parent.st_dev, parent.st_ino))
                 {
                     intent.InjectedErrno = (int)Errno.EACCES;

@@ -166,12 +166,16 @@ internal sealed unsafe partial class Tracer
                 if (!existed)
                 {
                     _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, _follow1, false, false, recordAbsent: true);
-                    CaptureParent(seq, ref part, stat, display);
+                    CaptureParent(seq, ref part, stat, display, _parent1);
                     t.Creates = (intent.OpFlags & O_CREAT) != 0;
                 }
                 else
                 {
-                    _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, _follow1, false, firstTouchOnly: true, recordAbsent: false);
+                    if (!Touched(intent))
+                    {
+                        _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, _follow1, false, firstTouchOnly: true, recordAbsent: false);
+                    }
+
                     if ((intent.OpFlags & O_TRUNC) != 0 && intent.Kind == ObjectKind.Regular)
                     {
                         CaptureBlocksByPath(seq, ref part, stat, display, 0);
@@ -181,7 +185,10 @@ internal sealed unsafe partial class Tracer
                 t.Post1.Set(stat[..^1], display, _follow1);
                 break;
             case OpCode.Truncate:
-                _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, true, false, firstTouchOnly: true, recordAbsent: false);
+                if (!Touched(intent))
+                {
+                    _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, true, false, firstTouchOnly: true, recordAbsent: false);
+                }
                 CaptureBlocksByPath(seq, ref part, stat, display, intent.Length);
                 t.Post1.Set(stat[..^1], display, true);
                 break;
@@ -193,15 +200,18 @@ internal sealed unsafe partial class Tracer
             case OpCode.Symlinkat:
             case OpCode.Bind:
                 _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, false, false, false, recordAbsent: true);
-                CaptureParent(seq, ref part, stat, display);
+                CaptureParent(seq, ref part, stat, display, _parent1);
                 t.Post1.Set(stat[..^1], display, false);
                 t.Creates = true;
                 break;
             case OpCode.Link:
             case OpCode.Linkat:
-                _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, _follow1, false, firstTouchOnly: true, recordAbsent: false);
+                if (!Touched(intent))
+                {
+                    _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, _follow1, false, firstTouchOnly: true, recordAbsent: false);
+                }
                 _capture.CaptureState(seq, ref part, UndoRole.Second, stat2, display2, false, false, false, recordAbsent: true);
-                CaptureParent(seq, ref part, stat2, display2);
+                CaptureParent(seq, ref part, stat2, display2, _parent2);
                 t.Post1.Set(stat[..^1], display, _follow1);
                 t.Post2.Set(stat2[..^1], display2, false);
                 break;
@@ -209,13 +219,16 @@ internal sealed unsafe partial class Tracer
             case OpCode.Unlinkat:
             case OpCode.Rmdir:
                 CaptureRemoved(seq, ref part, stat, display);
-                CaptureParent(seq, ref part, stat, display);
+                CaptureParent(seq, ref part, stat, display, _parent1);
                 t.Post1.Set(stat[..^1], display, false);
                 break;
             case OpCode.Rename:
             case OpCode.Renameat:
             case OpCode.Renameat2:
-                _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, false, false, firstTouchOnly: true, recordAbsent: false);
+                if (!Touched(intent))
+                {
+                    _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, false, false, firstTouchOnly: true, recordAbsent: false);
+                }
                 if ((intent.OpFlags & 2) != 0 || SameObject(stat, stat2))
                 {
                     // RENAME_EXCHANGE: both names stay; exchanging again undoes it. Two names of one
@@ -227,14 +240,17 @@ internal sealed unsafe partial class Tracer
                     _capture.CaptureState(seq, ref part, UndoRole.Second, stat2, display2, false, false, false, recordAbsent: true);
                 }
 
-                CaptureParent(seq, ref part, stat, display);
-                CaptureParent(seq, ref part, stat2, display2);
+                CaptureParent(seq, ref part, stat, display, _parent1);
+                CaptureParent(seq, ref part, stat2, display2, _parent2);
                 t.Post1.Set(stat[..^1], display, false);
                 t.Post2.Set(stat2[..^1], display2, false);
                 break;
             default:
                 // chmod, chown, utimes, xattrs by path: the old values, once per epoch.
-                _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, _follow1, false, firstTouchOnly: true, recordAbsent: false);
+                if (!Touched(intent))
+                {
+                    _capture.CaptureState(seq, ref part, UndoRole.Object, stat, display, _follow1, false, firstTouchOnly: true, recordAbsent: false);
+                }
                 t.Post1.Set(stat[..^1], display, _follow1);
                 break;
         }
@@ -274,8 +290,16 @@ internal sealed unsafe partial class Tracer
         return true;
     }
 
-    private void CaptureParent(ulong seq, ref uint part, ReadOnlySpan<byte> stat, ReadOnlySpan<byte> display)
+    /// <summary>The object of the op (its identity known from the decode) was already recorded in this epoch.</summary>
+    private bool Touched(in OpIntent intent) => intent.Ino != 0 && _capture.Epoch.IsTouched(intent.Dev, intent.Ino);
+
+    private void CaptureParent(ulong seq, ref uint part, ReadOnlySpan<byte> stat, ReadOnlySpan<byte> display, (ulong Dev, ulong Ino) known)
     {
+        if (known.Ino != 0 && _capture.Epoch.IsTouched(known.Dev, known.Ino))
+        {
+            return; // already recorded in this epoch: no stat needed
+        }
+
         ReadOnlySpan<byte> s = stat[..^1];
         int slash = s.LastIndexOf((byte)'/');
         if (slash < 0)

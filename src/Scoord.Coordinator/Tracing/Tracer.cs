@@ -48,6 +48,9 @@ internal sealed unsafe partial class Tracer
     private Interop.Stat _dupStat;
     private bool _follow1;
     private bool _follow2;
+    // Identities of the parent directories the decode stat'ed, so that undo capture can skip them without a syscall.
+    private (ulong Dev, ulong Ino) _parent1;
+    private (ulong Dev, ulong Ino) _parent2;
     private readonly byte[] _parentStat = new byte[PathMax + 64];
     private readonly Interceptors.Undo.UndoCapture _capture;
     private readonly byte[] _proc = new byte[64];
