@@ -32,6 +32,23 @@ public static partial class Runner
         string program = Launcher.ResolveProgram(options.Command[0], Environment.GetEnvironmentVariable("PATH"));
         string launcherPath = Launcher.LocateLauncher();
         string journalDir = Path.GetFullPath(options.JournalDirectory);
+        // Application groups: a coordinator already runs on this journal, so the program joins its group.
+        for (int attempt = 0; JournalStore.IsCoordinatorRunning(journalDir, out int coordinatorPid) && coordinatorPid != Environment.ProcessId; attempt++)
+        {
+            try
+            {
+                return JoinGroup(journalDir, program, options, coordinatorPid, logger);
+            }
+            catch (JoinClient.GroupEndedException) when (attempt < 100)
+            {
+                Thread.Sleep(50); // the coordinator is finishing: wait for its lock to go, then run on our own
+            }
+            catch (JoinClient.GroupEndedException e)
+            {
+                throw new ScoordException($"journal {journalDir} is in use by scoord (pid {coordinatorPid}) and it does not take this program: {e.Message}");
+            }
+        }
+
         // Synchronizer: the memory provider must be usable (--memory criu runs `criu check`) before anything starts.
         MemoryProviderCheck.Ensure(options);
 
@@ -43,7 +60,7 @@ public static partial class Runner
 
         // Checkpoints of the running app (control socket and --checkpoint-every) go through the tracer's barrier.
         ICheckpointTaker checkpointTaker = tracer;
-        using ControlServer server = ControlServer.Start(journalDir, checkpointTaker, logger);
+        using ControlServer server = ControlServer.Start(journalDir, checkpointTaker, logger, tracer);
         var filterOptions = new FilterOptions
         {
             StdioFastFds = StdioFastFds(),
@@ -118,6 +135,68 @@ public static partial class Runner
         return exitStatus;
     }
 
+    private static int JoinGroup(string journalDir, string program, RunOptions options, int coordinatorPid, ILogger logger)
+    {
+        if (IgnoredWhenJoining(options) is { } ignored)
+        {
+            LogJoinIgnores(logger, coordinatorPid, ignored);
+        }
+
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry kv in Environment.GetEnvironmentVariables())
+        {
+            environment[(string)kv.Key] = (string?)kv.Value ?? string.Empty;
+        }
+
+        var request = new JoinRequest(program, [.. options.Command], Environment.CurrentDirectory, environment);
+        int status = JoinClient.Run(journalDir, request, (app, pid) => LogJoined(logger, coordinatorPid, app, pid));
+        LogFinished(logger, status);
+        return status;
+    }
+
+    /// <summary>Options that belong to the running coordinator and so have no effect on a joining program.</summary>
+    private static string? IgnoredWhenJoining(RunOptions o)
+    {
+        var names = new List<string>();
+        if (o.Durability != Durability.Process)
+        {
+            names.Add("--durability");
+        }
+
+        if (o.CheckpointEvery is not null)
+        {
+            names.Add("--checkpoint-every");
+        }
+
+        if (o.CheckpointSignal is not null)
+        {
+            names.Add("--checkpoint-signal");
+        }
+
+        if (o.AppCheckpoint.Count > 0)
+        {
+            names.Add("--app-checkpoint");
+        }
+
+        if (o.OnCheckpoint is not null)
+        {
+            names.Add("--on-checkpoint");
+        }
+
+        if (o.Only.Count > 0 || o.Exclude.Count > 0)
+        {
+            names.Add("--only/--exclude");
+        }
+
+        return names.Count == 0 ? null : string.Join(", ", names);
+    }
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "joining the application group of the running coordinator (pid {Pid}): its options apply, {Options} ignored")]
+    private static partial void LogJoinIgnores(ILogger logger, int pid, string options);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "joined the application group of coordinator {Coordinator} as application {App} (pid {Pid})")]
+    private static partial void LogJoined(ILogger logger, int coordinator, int app, int pid);
+
     private static int StdioFastFds()
     {
         int mask = 0;
@@ -164,6 +243,7 @@ public static partial class Runner
             Durability = options.Durability,
             AppCheckpointGlobs = [.. options.AppCheckpoint.Select(g => PathGlob.Parse(g.StartsWith('/') || g.StartsWith("**", StringComparison.Ordinal) ? g : Path.GetFullPath(g)))],
             OnCheckpoint = options.OnCheckpoint,
+            Command = [.. options.Command],
         };
     }
 

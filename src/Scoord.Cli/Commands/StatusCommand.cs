@@ -32,16 +32,60 @@ internal sealed class StatusCommand
         }
 
         bool running = JournalStore.IsCoordinatorRunning(dir, out int pid);
+        // The application group (applications and live processes) comes from the coordinator itself.
+        using JsonDocument? group = running && Scoord.Coordinator.Control.JoinClient.Status(dir, TimeSpan.FromSeconds(5)) is { } json
+            ? JsonDocument.Parse(json)
+            : null;
         if (parseResult.GetValue(_json))
         {
-            WriteJson(context.Stdout, dir, running, pid, stats);
+            WriteJson(context.Stdout, dir, running, pid, stats, group);
         }
         else
         {
             WriteText(context.Stdout, dir, running, pid, stats);
+            if (group is not null)
+            {
+                WriteGroupText(context.Stdout, group.RootElement);
+            }
         }
 
         return ExitCodes.Success;
+    }
+
+    private static void WriteGroupText(StdoutWriter o, JsonElement group)
+    {
+        CultureInfo c = CultureInfo.InvariantCulture;
+        JsonElement apps = group.GetProperty("applications");
+        JsonElement processes = group.GetProperty("processes");
+        o.WriteLine(string.Create(c, $"applications {apps.GetArrayLength()}"));
+        foreach (JsonElement app in apps.EnumerateArray())
+        {
+            string state = app.GetProperty("state").GetString() == "exited"
+                ? string.Create(c, $"exited {app.GetProperty("exit_status").GetInt32()}")
+                : "running";
+            string argv = string.Join(' ', app.GetProperty("argv").EnumerateArray().Select(a => a.GetString()));
+            o.WriteLine(string.Create(c, $"  app {app.GetProperty("id").GetInt32()}  pid {app.GetProperty("pid").GetInt32()}  {state}  {argv}"));
+        }
+
+        o.WriteLine(string.Create(c, $"live         {processes.GetArrayLength()} process(es)"));
+        foreach (JsonElement p in processes.EnumerateArray())
+        {
+            int ppid = p.GetProperty("ppid").GetInt32();
+            int procPid = p.GetProperty("pid").GetInt32();
+            o.WriteLine(string.Create(c, $"  pid {procPid}  ppid {ppid}  app {p.GetProperty("app").GetInt32()}  threads {p.GetProperty("threads").GetInt32()}  {Comm(procPid)}"));
+        }
+    }
+
+    private static string Comm(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/comm").Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "?";
+        }
     }
 
     private static void WriteText(StdoutWriter o, string dir, bool running, int pid, JournalStats s)
@@ -57,7 +101,7 @@ internal sealed class StatusCommand
         o.WriteLine(string.Create(c, $"size         {HumanSize(s.BytesOnDisk)} ({s.BytesOnDisk} bytes)"));
     }
 
-    private static void WriteJson(StdoutWriter o, string dir, bool running, int pid, JournalStats s)
+    private static void WriteJson(StdoutWriter o, string dir, bool running, int pid, JournalStats s, JsonDocument? group)
     {
         using (var w = new Utf8JsonWriter(o, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
@@ -82,6 +126,14 @@ internal sealed class StatusCommand
             WriteTime(w, "first_time", s.FirstTime);
             WriteTime(w, "last_time", s.LastTime);
             w.WriteNumber("size_bytes", s.BytesOnDisk);
+            if (group is not null)
+            {
+                w.WritePropertyName("applications");
+                group.RootElement.GetProperty("applications").WriteTo(w);
+                w.WritePropertyName("live_processes");
+                group.RootElement.GetProperty("processes").WriteTo(w);
+            }
+
             w.WriteEndObject();
         }
 

@@ -11,8 +11,8 @@ namespace Scoord.Coordinator.Control;
 /// </summary>
 public static class ControlFrameCodec
 {
-    /// <summary>Largest value of the length field (type byte + payload): 64 KiB.</summary>
-    public const int MaxFrameLength = 64 * 1024;
+    /// <summary>Largest value of the length field (type byte + payload): 1 MiB (a Join carries argv and environment).</summary>
+    public const int MaxFrameLength = 1024 * 1024;
 
     public const int LengthSize = 4;
 
@@ -89,6 +89,8 @@ public static class ControlFrameCodec
         {
             case ControlFrameType.Ping:
             case ControlFrameType.Pong:
+            case ControlFrameType.Status:
+            case ControlFrameType.SendStdio:
                 if (!p.IsEmpty)
                 {
                     error = "unexpected payload";
@@ -99,6 +101,8 @@ public static class ControlFrameCodec
                 return true;
             case ControlFrameType.Checkpoint:
             case ControlFrameType.Error:
+            case ControlFrameType.Join:
+            case ControlFrameType.StatusReport:
             {
                 int at = 0;
                 if (!TryReadString(p, ref at, out string? text, out error) || !AtEnd(p, at, out error))
@@ -130,6 +134,17 @@ public static class ControlFrameCodec
                 return true;
             }
 
+            case ControlFrameType.Joined:
+            case ControlFrameType.Exited:
+                if (p.Length != 12)
+                {
+                    error = p.Length < 12 ? "payload too short" : "trailing bytes after the payload";
+                    return false;
+                }
+
+                frame = new ControlFrame((ControlFrameType)body[0], BinaryPrimitives.ReadUInt32LittleEndian(p), BinaryPrimitives.ReadUInt64LittleEndian(p[4..]));
+                return true;
+
             default:
                 error = $"unknown frame type {body[0]}";
                 return false;
@@ -157,7 +172,14 @@ public static class ControlFrameCodec
         {
             case ControlFrameType.Checkpoint:
             case ControlFrameType.Error:
+            case ControlFrameType.Join:
+            case ControlFrameType.StatusReport:
                 WriteString(p, frame.Text);
+                break;
+            case ControlFrameType.Joined:
+            case ControlFrameType.Exited:
+                BinaryPrimitives.WriteUInt32LittleEndian(p, frame.Id);
+                BinaryPrimitives.WriteUInt64LittleEndian(p[4..], frame.Seq);
                 break;
             case ControlFrameType.CheckpointTaken:
                 BinaryPrimitives.WriteUInt32LittleEndian(p, frame.Id);
@@ -166,6 +188,8 @@ public static class ControlFrameCodec
                 break;
             case ControlFrameType.Ping:
             case ControlFrameType.Pong:
+            case ControlFrameType.Status:
+            case ControlFrameType.SendStdio:
                 break;
             default:
                 throw new ArgumentException($"unknown frame type {(byte)frame.Type}", nameof(frame));
@@ -176,7 +200,8 @@ public static class ControlFrameCodec
 
     private static int PayloadSize(in ControlFrame frame) => frame.Type switch
     {
-        ControlFrameType.Checkpoint or ControlFrameType.Error => 4 + Utf8Length(frame.Text),
+        ControlFrameType.Checkpoint or ControlFrameType.Error or ControlFrameType.Join or ControlFrameType.StatusReport => 4 + Utf8Length(frame.Text),
+        ControlFrameType.Joined or ControlFrameType.Exited => 12,
         ControlFrameType.CheckpointTaken => 12 + 4 + Utf8Length(frame.Text),
         _ => 0,
     };

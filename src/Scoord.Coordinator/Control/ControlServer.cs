@@ -22,6 +22,8 @@ public sealed partial class ControlServer : IDisposable
     private readonly Socket? _listener;
     private readonly string _path;
     private readonly ICheckpointTaker _taker;
+    private readonly IApplicationGroup? _group;
+    private readonly List<Task> _joins = [];
     private readonly ILogger _logger;
     private readonly uint _ownUid;
     private readonly Thread? _acceptThread;
@@ -32,11 +34,12 @@ public sealed partial class ControlServer : IDisposable
     private readonly List<Task> _handlers = [];
     private bool _disposed;
 
-    private ControlServer(Socket? listener, string path, ICheckpointTaker taker, ILogger logger)
+    private ControlServer(Socket? listener, string path, ICheckpointTaker taker, IApplicationGroup? group, ILogger logger)
     {
         _listener = listener;
         _path = path;
         _taker = taker;
+        _group = group;
         _logger = logger;
         _ownUid = ControlSocket.EffectiveUid;
         if (listener is not null)
@@ -58,7 +61,7 @@ public sealed partial class ControlServer : IDisposable
     /// created (path too long for sockaddr_un, a non-socket file in the way) the run continues without
     /// it and a warning says why.
     /// </summary>
-    public static ControlServer Start(string journalDir, ICheckpointTaker taker, ILogger logger)
+    public static ControlServer Start(string journalDir, ICheckpointTaker taker, ILogger logger, IApplicationGroup? group = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(journalDir);
         ArgumentNullException.ThrowIfNull(taker);
@@ -67,7 +70,7 @@ public sealed partial class ControlServer : IDisposable
         if (ControlSocket.CheckPathLength(path) is { } tooLong)
         {
             LogNotListening(logger, tooLong);
-            return new ControlServer(null, path, taker, logger);
+            return new ControlServer(null, path, taker, group, logger);
         }
 
         if (JournalStore.IsCoordinatorRunning(journalDir, out int pid) && pid > 0 && pid != Environment.ProcessId)
@@ -88,11 +91,11 @@ public sealed partial class ControlServer : IDisposable
         {
             listener.Dispose();
             LogNotListening(logger, $"cannot listen on {path}: {e.Message}");
-            return new ControlServer(null, path, taker, logger);
+            return new ControlServer(null, path, taker, group, logger);
         }
 
         LogListening(logger, path);
-        return new ControlServer(listener, path, taker, logger);
+        return new ControlServer(listener, path, taker, group, logger);
     }
 
     public void Dispose()
@@ -103,6 +106,14 @@ public sealed partial class ControlServer : IDisposable
         }
 
         _disposed = true;
+        // A joined program's exit status is known before the coordinator stops: let its answer go out.
+        Task[] joins;
+        lock (_connectionsLock)
+        {
+            joins = [.. _joins];
+        }
+
+        Task.WaitAll(joins.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)).ToArray(), TimeSpan.FromSeconds(5));
         _stopping.Cancel();
         if (_listener is not null)
         {
@@ -216,6 +227,21 @@ public sealed partial class ControlServer : IDisposable
                     string? error;
                     while (ControlFrameCodec.TryParse(ref buffer, out ControlFrame request, out error))
                     {
+                        if (request.Type == ControlFrameType.Join)
+                        {
+                            // The connection now belongs to the joined program until it exits.
+                            reader.AdvanceTo(buffer.Start);
+                            Task join = ServeJoinAsync(client, stream, request, peerPid);
+                            lock (_connectionsLock)
+                            {
+                                _joins.RemoveAll(t => t.IsCompleted);
+                                _joins.Add(join);
+                            }
+
+                            await join.ConfigureAwait(false);
+                            return;
+                        }
+
                         ControlFrame response = await HandleAsync(request, peerPid).ConfigureAwait(false);
                         await stream.WriteAsync(ControlFrameCodec.Encode(response), _stopping.Token).ConfigureAwait(false);
                     }
@@ -292,10 +318,93 @@ public sealed partial class ControlServer : IDisposable
                     _checkpointGate.Release();
                 }
 
+            case ControlFrameType.Status when _group is not null:
+                try
+                {
+                    string json = await Task.Factory.StartNew(_group.StatusJson, _stopping.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+                    return ControlFrame.StatusReport(json);
+                }
+                catch (ScoordException e)
+                {
+                    return ControlFrame.Error(OneLine(e.Message));
+                }
+
             default:
                 return ControlFrame.Error($"unexpected frame type {(byte)request.Type} from a client");
         }
     }
+
+    /// <summary>
+    /// A joining `scoord run`: SendStdio, receive its fds 0-2, start the program in the group, answer
+    /// Joined, then Exited with its status. If the client goes away first (killed, its terminal
+    /// closed), the program's process group gets SIGHUP, as when a terminal hangs up.
+    /// </summary>
+    private async Task ServeJoinAsync(Socket client, NetworkStream stream, ControlFrame request, int peerPid)
+    {
+        if (_group is null)
+        {
+            await stream.WriteAsync(ControlFrameCodec.Encode(ControlFrame.Error("this coordinator does not take joining programs")), _stopping.Token).ConfigureAwait(false);
+            return;
+        }
+
+        JoinRequest? join = JoinRequest.TryParse(request.Text ?? string.Empty, out string? parseError);
+        if (join is null)
+        {
+            LogBadFrame(_logger, peerPid, parseError!);
+            await stream.WriteAsync(ControlFrameCodec.Encode(ControlFrame.Error("bad request: " + parseError)), _stopping.Token).ConfigureAwait(false);
+            return;
+        }
+
+        await stream.WriteAsync(ControlFrameCodec.Encode(ControlFrame.SendStdio()), _stopping.Token).ConfigureAwait(false);
+        int[] stdio;
+        JoinedApplication app;
+        try
+        {
+            stdio = FdPassing.Receive((int)client.SafeHandle.DangerousGetHandle(), 3, 10_000);
+        }
+        catch (ScoordException e)
+        {
+            LogBadFrame(_logger, peerPid, e.Message);
+            return;
+        }
+
+        try
+        {
+            LogJoinRequested(_logger, peerPid, join.Argv[0]);
+            app = await Task.Factory.StartNew(() => _group.Join(join, stdio), _stopping.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+        }
+        catch (ScoordException e)
+        {
+            await stream.WriteAsync(ControlFrameCodec.Encode(ControlFrame.Error(OneLine(e.Message))), _stopping.Token).ConfigureAwait(false);
+            return;
+        }
+        finally
+        {
+            foreach (int fd in stdio)
+            {
+                Scoord.Interceptors.Interop.Libc.close(fd); // the program has its own copies
+            }
+        }
+
+        await stream.WriteAsync(ControlFrameCodec.Encode(ControlFrame.Joined((uint)app.Id, app.Pid)), _stopping.Token).ConfigureAwait(false);
+        byte[] probe = new byte[1];
+        Task<int> gone = stream.ReadAsync(probe, 0, 1, _stopping.Token);
+        if (await Task.WhenAny(app.Exit, gone).ConfigureAwait(false) != app.Exit)
+        {
+            LogJoinerGone(_logger, app.Id, app.Pid);
+            Scoord.Interceptors.Interop.Libc.kill(-app.Pid, Scoord.Interceptors.Interop.Libc.SIGHUP);
+            return;
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await stream.WriteAsync(ControlFrameCodec.Encode(ControlFrame.Exited((uint)app.Id, app.Exit.Result)), timeout.Token).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(EventId = 210, Level = LogLevel.Information, Message = "control socket: pid {Pid} joins the group with {Program}")]
+    private static partial void LogJoinRequested(ILogger logger, int pid, string program);
+
+    [LoggerMessage(EventId = 211, Level = LogLevel.Information, Message = "the scoord run of application {App} went away; SIGHUP to its process group {Pid}")]
+    private static partial void LogJoinerGone(ILogger logger, int app, int pid);
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Debug, Message = "control socket listening on {Path}")]
     private static partial void LogListening(ILogger logger, string path);

@@ -66,6 +66,14 @@ internal sealed unsafe class Launcher : IDisposable
 
     /// <summary>Spawns the launcher; it waits for <see cref="SendFilter"/>.</summary>
     public void Spawn(string launcherPath, string programPath, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment)
+        => Spawn(launcherPath, programPath, argv, environment, null);
+
+    /// <summary>
+    /// Spawns the launcher for a program joining the application group: <paramref name="joined"/>
+    /// gives its stdin/stdout/stderr (dup2'd onto 0-2), its cwd, and puts it in a process group of
+    /// its own (the joining `scoord run` forwards its terminal's signals to that group).
+    /// </summary>
+    public void Spawn(string launcherPath, string programPath, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment, JoinedStdio? joined)
     {
         int* fds = stackalloc int[2];
         if (Interop.Libc.pipe2(fds, Interop.Libc.O_CLOEXEC) != 0)
@@ -95,7 +103,16 @@ internal sealed unsafe class Launcher : IDisposable
         using var nativeEnv = new NativeStringArray(env);
         using var nativePath = new NativeStringArray([launcherPath]);
         int pid;
-        int rc = Interop.Libc.posix_spawn(&pid, nativePath.Pointers[0], null, null, nativeArgs.Pointers, nativeEnv.Pointers);
+        int rc;
+        if (joined is null)
+        {
+            rc = Interop.Libc.posix_spawn(&pid, nativePath.Pointers[0], null, null, nativeArgs.Pointers, nativeEnv.Pointers);
+        }
+        else
+        {
+            rc = SpawnJoined(&pid, nativePath.Pointers[0], nativeArgs.Pointers, nativeEnv.Pointers, joined);
+        }
+
         Interop.Libc.close(childFd);
         if (rc != 0)
         {
@@ -103,6 +120,44 @@ internal sealed unsafe class Launcher : IDisposable
         }
 
         Pid = pid;
+    }
+
+    private static int SpawnJoined(int* pid, byte* path, byte** argv, byte** envp, JoinedStdio joined)
+    {
+        void* actions = NativeMemory.AllocZeroed(Interop.Libc.SpawnFileActionsSize);
+        void* attr = NativeMemory.AllocZeroed(Interop.Libc.SpawnAttrSize);
+        using var cwd = new NativeStringArray([joined.Cwd]);
+        try
+        {
+            Interop.Libc.posix_spawn_file_actions_init(actions);
+            Interop.Libc.posix_spawnattr_init(attr);
+            for (int i = 0; i < 3; i++)
+            {
+                // The received descriptors are close-on-exec; dup2 gives the child plain copies on 0-2.
+                int rc = Interop.Libc.posix_spawn_file_actions_adddup2(actions, joined.Fds[i], i);
+                if (rc != 0)
+                {
+                    return rc;
+                }
+            }
+
+            int chdir = Interop.Libc.posix_spawn_file_actions_addchdir_np(actions, cwd.Pointers[0]);
+            if (chdir != 0)
+            {
+                return chdir;
+            }
+
+            Interop.Libc.posix_spawnattr_setflags(attr, Interop.Libc.POSIX_SPAWN_SETPGROUP);
+            Interop.Libc.posix_spawnattr_setpgroup(attr, 0);
+            return Interop.Libc.posix_spawn(pid, path, actions, attr, argv, envp);
+        }
+        finally
+        {
+            Interop.Libc.posix_spawn_file_actions_destroy(actions);
+            Interop.Libc.posix_spawnattr_destroy(attr);
+            NativeMemory.Free(actions);
+            NativeMemory.Free(attr);
+        }
     }
 
     /// <summary>posix_spawn of a helper (the doorbell) with scoord's environment; returns its pid or -1.</summary>
@@ -199,3 +254,6 @@ internal sealed unsafe class Launcher : IDisposable
         }
     }
 }
+
+/// <summary>Stdio (three descriptors) and working directory of a program joining the application group.</summary>
+internal sealed record JoinedStdio(int[] Fds, string Cwd);

@@ -21,6 +21,8 @@ internal sealed class TracedProcess
     /// <summary>The stdio guard filter is installed: fd-mutating syscalls on fds 0-2 stop in this process.</summary>
     public bool StdioGuarded;
     public int Threads;
+    /// <summary>Id of the application of the group this process belongs to (1: the one `scoord run` started); inherited at fork.</summary>
+    public int App;
     /// <summary>Writable shared mappings of files (null until the first); see Tracer.Mappings.</summary>
     public List<Tracer.SharedMapping>? Mappings;
 }

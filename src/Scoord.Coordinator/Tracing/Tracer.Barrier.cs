@@ -97,6 +97,7 @@ internal sealed unsafe partial class Tracer : ICheckpointTaker
         }
 
         FailPending("the application has exited before the checkpoint could be taken");
+        FailWork(JoinRequest.GroupEndedMessage);
         if (_doorbellPid > 0)
         {
             kill(_doorbellPid, SIGKILL);
@@ -139,6 +140,8 @@ internal sealed unsafe partial class Tracer : ICheckpointTaker
                     r.Done.TrySetException(e);
                 }
             }
+
+            ServeWork(); // joins and status requests of the application group
         }
 
         if (_doorbellPid > 0)

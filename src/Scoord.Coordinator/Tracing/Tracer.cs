@@ -89,7 +89,9 @@ internal sealed unsafe partial class Tracer
         _tracees[_mainPid] = new Tracee { Tid = _mainPid, Process = main, Started = true };
         launcher.SendFilter(FilterGenerator.Build(filterOptions));
         Log.Launched(_logger, _mainPid);
-        StartDoorbell(Launch.Launcher.LocateLauncher());
+        string launcherPath = Launch.Launcher.LocateLauncher();
+        RegisterPrimary(main, filterOptions, launcherPath);
+        StartDoorbell(launcherPath);
 
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         Loop();
@@ -306,6 +308,7 @@ internal sealed unsafe partial class Tracer
             // A new process (not a thread): inherits the parent's stdio guard (seccomp filters are inherited).
             c.Process.Ppid = parent.Process.Tgid;
             c.Process.StdioGuarded |= parent.Process.StdioGuarded;
+            c.Process.App = parent.Process.App;
             var e = new ProcessEvent
             {
                 TimeNs = Clock.NowNs(),
@@ -379,6 +382,7 @@ internal sealed unsafe partial class Tracer
                 Signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0,
             };
             _writer.AppendProcess(e, default, default);
+            ApplicationProcessExited(tid, status);
         }
 
         if (tid == _mainPid)

@@ -16,4 +16,6 @@ internal sealed class TracerOptions
     public PathGlob[] AppCheckpointGlobs { get; init; } = [];
     /// <summary>--on-checkpoint CMD.</summary>
     public string? OnCheckpoint { get; init; }
+    /// <summary>The command line `scoord run` was given (application 1 of the group, for `scoord status`).</summary>
+    public IReadOnlyList<string> Command { get; init; } = [];
 }

@@ -12,7 +12,13 @@ public sealed class ControlFrameCodecTests
         ControlFrame.Ping(),
         ControlFrame.Pong(),
         ControlFrame.Error("no checkpoint 'x'"),
-        ControlFrame.Taken(12, 123456789, "ckpt-12"));
+        ControlFrame.Taken(12, 123456789, "ckpt-12"),
+        ControlFrame.JoinRequest("{\"program\":\"/bin/sh\"}"),
+        ControlFrame.StatusRequest(),
+        ControlFrame.SendStdio(),
+        ControlFrame.Joined(2, 4242),
+        ControlFrame.Exited(2, 130),
+        ControlFrame.StatusReport("{\"applications\":[]}"));
 
     [Theory]
     [MemberData(nameof(Frames))]
@@ -57,7 +63,7 @@ public sealed class ControlFrameCodecTests
 
     [Theory]
     [InlineData("00000000", "empty frame")]
-    [InlineData("01000100", "exceeds")] // 65537: rejected from the prefix alone, without waiting for the body
+    [InlineData("01001000", "exceeds")] // 1 MiB + 1: rejected from the prefix alone, without waiting for the body
     [InlineData("FFFFFFFF", "exceeds")]
     [InlineData("0100000077", "unknown frame type")]
     [InlineData("0200000002FF", "unexpected payload")]
@@ -99,7 +105,8 @@ public sealed class ControlFrameCodecTests
     }
 
     private static bool HasText(ControlFrameType type) =>
-        type is ControlFrameType.Checkpoint or ControlFrameType.Error or ControlFrameType.CheckpointTaken;
+        type is ControlFrameType.Checkpoint or ControlFrameType.Error or ControlFrameType.CheckpointTaken
+            or ControlFrameType.Join or ControlFrameType.StatusReport;
 
     internal static ReadOnlySequence<byte> Segments(byte[] bytes, int split)
     {

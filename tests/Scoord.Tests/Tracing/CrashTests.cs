@@ -88,22 +88,25 @@ public sealed class CrashTests
     }
 
     [Fact]
-    public void SecondRunOnTheSameJournal_GetsAClearError_WhileLogAndStatusWork()
+    public void SecondRunOnTheSameJournal_JoinsTheRunningGroup_WhileLogAndStatusWork()
     {
         using var t = new TracedRun();
-        using Process first = StartScoord(t, "run", "--", "sh", "-c", "echo a > ready.txt; sleep 3");
+        using Process first = StartScoord(t, "run", "--", "sh", "-c", "echo a > ready.txt; while [ ! -e done.txt ]; do sleep 0.05; done");
         WaitFor(() => File.Exists(t.Path("ready.txt")), "the first run");
-        CliResult second = t.Sh("echo b > b.txt");
-        Assert.NotEqual(0, second.ExitCode);
-        Assert.Single(second.StderrLines);
-        Assert.Contains("in use", second.Stderr);
-        Assert.False(File.Exists(t.Path("b.txt")), "the second program must not run");
+        int coordinator = first.Id;
+        CliResult second = t.Sh("echo b > b.txt; echo out; exit 3");
+        Assert.Equal(3, second.ExitCode);
+        Assert.Equal("out\n", second.Stdout);
+        Assert.Equal("b\n", File.ReadAllText(t.Path("b.txt")));
 
         CliResult log = t.Cli.Run("log", "--json");
         Assert.True(log.ExitCode == 0, log.ToString());
         Assert.Contains(log.LogLines, l => l.Path == t.Path("ready.txt"));
+        Assert.Contains(log.LogLines, l => l.Op == "openat" && l.Path == t.Path("b.txt"));
         CliResult status = t.Cli.Run("status");
         Assert.True(status.ExitCode == 0, status.ToString());
+        Assert.Contains($"running (pid {coordinator})", status.Stdout, StringComparison.Ordinal);
+        File.WriteAllText(t.Path("done.txt"), "");
         first.WaitForExit();
         Assert.Equal(0, first.ExitCode);
     }
