@@ -68,10 +68,12 @@ internal sealed unsafe partial class Tracer : IApplicationGroup
             _work.Enqueue(item);
         }
 
-        while (!item.Done.Task.Wait(TimeSpan.FromMilliseconds(200)))
+        // Rung at once, and again every 200 ms in case the doorbell was between reads.
+        do
         {
             RingDoorbell();
         }
+        while (!item.Done.Task.Wait(TimeSpan.FromMilliseconds(200)));
 
         return item.Done.Task.GetAwaiter().GetResult();
     }
