@@ -97,6 +97,7 @@ public sealed partial class RollbackEngine
     {
         var result = new RollbackResult { Checkpoint = ckpt };
         JournalHistory history = JournalHistory.Load(store.Reader, ckpt.Seq);
+        using IDisposable directories = SafePath.CacheDirectories();
         var engine = new RollbackEngine(store, history, result, force, progress);
         engine.Execute();
         return result;

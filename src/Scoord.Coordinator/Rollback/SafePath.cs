@@ -107,10 +107,16 @@ internal sealed unsafe class SafePath : IDisposable
             return null;
         }
 
-        int fd;
-        fixed (byte* root = "/\0"u8)
+        DirectoryCache? cache = s_cache;
+        int first = 0;
+        int fd = cache is null ? -1 : cache.Deepest(parts, out first);
+        if (fd < 0)
         {
-            fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+            first = 0;
+            fixed (byte* root = "/\0"u8)
+            {
+                fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+            }
         }
 
         if (fd < 0)
@@ -119,7 +125,7 @@ internal sealed unsafe class SafePath : IDisposable
             return null;
         }
 
-        for (int i = 0; i < parts.Count - 1; i++)
+        for (int i = first; i < parts.Count - 1; i++)
         {
             int next;
             fixed (byte* c = parts[i])
@@ -128,6 +134,11 @@ internal sealed unsafe class SafePath : IDisposable
             }
 
             Errno e = Interop.LastErrno;
+            if (cache is not null && next >= 0)
+            {
+                cache.Add(parts, i + 1, fcntl(next, F_DUPFD_CLOEXEC, 3));
+            }
+
             close(fd);
             if (next < 0)
             {
@@ -153,6 +164,126 @@ internal sealed unsafe class SafePath : IDisposable
 
         byte[] fullBytes = [.. full];
         return new SafePath(fd, Journal.PathText.ToText(fullBytes), fullBytes, parts[^1]);
+    }
+
+    [ThreadStatic]
+    private static DirectoryCache? s_cache;
+
+    /// <summary>
+    /// While the returned scope lives, <see cref="Resolve(string, byte[], out ResolveStatus)"/> on this
+    /// thread reuses the directories it opened before (a rollback resolves thousands of paths in the same
+    /// few directories: without it, two syscalls per component per action). A cached directory is used
+    /// only if the kernel's name for it (readlink of /proc/self/fd/N) is still exactly the path asked
+    /// for: a directory renamed, removed or replaced by a symlink since is not reused, and no
+    /// invalidation is needed. Disposing closes every cached descriptor.
+    /// </summary>
+    public static IDisposable CacheDirectories()
+    {
+        if (s_cache is not null)
+        {
+            return new DirectoryCache(); // nested: the outer scope keeps its cache
+        }
+
+        s_cache = new DirectoryCache();
+        return s_cache;
+    }
+
+    /// <summary>O_PATH descriptors of directories by their path ("/a/b"), at most <see cref="Capacity"/>.</summary>
+    private sealed class DirectoryCache : IDisposable
+    {
+        private const int Capacity = 4096;
+        private readonly Dictionary<string, int> _fds = new(StringComparer.Ordinal);
+        private readonly byte[] _link = new byte[4097];
+
+        /// <summary>The deepest cached, still valid ancestor of the last component; <paramref name="depth"/> components resolved.</summary>
+        public int Deepest(List<byte[]> parts, out int depth)
+        {
+            for (depth = parts.Count - 1; depth > 0; depth--)
+            {
+                string key = Key(parts, depth);
+                if (!_fds.TryGetValue(key, out int cached))
+                {
+                    continue;
+                }
+
+                if (StillAt(cached, key))
+                {
+                    return fcntl(cached, F_DUPFD_CLOEXEC, 3);
+                }
+
+                _fds.Remove(key);
+                close(cached);
+            }
+
+            return -1;
+        }
+
+        public void Add(List<byte[]> parts, int depth, int fd)
+        {
+            if (fd < 0)
+            {
+                return;
+            }
+
+            if (_fds.Count >= Capacity)
+            {
+                Clear();
+            }
+
+            string key = Key(parts, depth);
+            if (_fds.Remove(key, out int old))
+            {
+                close(old);
+            }
+
+            _fds[key] = fd;
+        }
+
+        /// <summary>The kernel's current name of the directory is exactly <paramref name="key"/>.</summary>
+        private bool StillAt(int fd, string key)
+        {
+            byte[] proc = Encoding.ASCII.GetBytes("/proc/self/fd/" + fd.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\0");
+            nint n;
+            fixed (byte* p = proc)
+            fixed (byte* buf = _link)
+            {
+                n = readlink(p, buf, (nuint)_link.Length);
+            }
+
+            return n > 0 && n < _link.Length && n == key.Length && Encoding.Latin1.GetString(_link, 0, (int)n) == key;
+        }
+
+        /// <summary>"/" + the first <paramref name="depth"/> components joined by "/", bytes as Latin-1 chars (one char per byte).</summary>
+        private static string Key(List<byte[]> parts, int depth)
+        {
+            var sb = new StringBuilder();
+            for (int i = 0; i < depth; i++)
+            {
+                sb.Append('/');
+                sb.Append(Encoding.Latin1.GetString(parts[i], 0, parts[i].Length - 1));
+            }
+
+            return sb.ToString();
+        }
+
+        private void Clear()
+        {
+            foreach (int fd in _fds.Values)
+            {
+                close(fd);
+            }
+
+            _fds.Clear();
+        }
+
+        public void Dispose()
+        {
+            Clear();
+            if (ReferenceEquals(s_cache, this))
+            {
+                s_cache = null;
+            }
+        }
     }
 
     /// <summary>lstat of the last component (relative to the parent fd, no follow).</summary>

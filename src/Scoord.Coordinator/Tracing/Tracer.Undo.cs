@@ -340,13 +340,43 @@ internal sealed unsafe partial class Tracer
         close(fd);
     }
 
+    private readonly byte[] _unlinkedCheck = new byte[PathMax + 1];
+
+    /// <summary>
+    /// True when <paramref name="display"/> is the kernel's "PATH (deleted)" for an fd whose name was
+    /// unlinked, not a file really called so (then PATH-with-suffix would be this very object).
+    /// </summary>
+    private bool IsUnlinkedName(ReadOnlySpan<byte> display, int fd)
+    {
+        if (!display.EndsWith(" (deleted)"u8) || display.Length >= _unlinkedCheck.Length)
+        {
+            return false;
+        }
+
+        display.CopyTo(_unlinkedCheck);
+        _unlinkedCheck[display.Length] = 0;
+        Interop.Stat named, open;
+        fixed (byte* p = _unlinkedCheck)
+        {
+            if (fstat(fd, &open) != 0)
+            {
+                return true;
+            }
+
+            return fstatat(AT_FDCWD, p, &named, AT_SYMLINK_NOFOLLOW) != 0 || named.st_dev != open.st_dev || named.st_ino != open.st_ino;
+        }
+    }
+
     /// <summary>At the exit stop of a journaled op: the state it left (rollback compares with it).</summary>
     private void CapturePostState(Tracee t, ulong seq)
     {
         uint part = t.NextPart;
         if (t.PostFd >= 0 && t.PostDup >= 0)
         {
-            _capture.CapturePostState(seq, ref part, UndoRole.Object, t.PostDup, t.Post1.Display.AsSpan(0, t.Post1.DisplayLen));
+            ReadOnlySpan<byte> display = t.Post1.Display.AsSpan(0, t.Post1.DisplayLen);
+            // An fd whose name was unlinked reads back as "NAME (deleted)": that is no name of the object,
+            // and rollback must not expect anything there (the post-state keeps the object's state).
+            _capture.CapturePostState(seq, ref part, UndoRole.Object, t.PostDup, IsUnlinkedName(display, t.PostDup) ? default : display);
         }
 
         if (t.Post1.Active)
