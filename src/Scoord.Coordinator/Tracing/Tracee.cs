@@ -81,6 +81,16 @@ internal sealed class Tracee
 
     /// <summary>In a group-stop we answered with PTRACE_LISTEN.</summary>
     public bool GroupStopped;
+    /// <summary>
+    /// This thread vforked <see cref="VforkChild"/>, which has not exec'd or exited yet: once resumed it
+    /// waits in the kernel (uninterruptibly) until the child does; a barrier cannot stop it, and need
+    /// not while the child is held (it makes no syscall meanwhile).
+    /// </summary>
+    public int VforkChild;
+    /// <summary>The thread waiting for this vfork child to exec or exit (see <see cref="VforkChild"/>).</summary>
+    public Tracee? VforkParent;
+    /// <summary>An exec of this thread has been seen.</summary>
+    public bool ExecSeen;
 
     /// <summary>False until the first stop of an auto-attached child has been seen.</summary>
     public bool Started;

@@ -209,13 +209,44 @@ internal sealed unsafe partial class Tracer : ICheckpointTaker
     {
         foreach (Tracee t in _tracees.Values)
         {
-            if (!t.Held && !t.GroupStopped && !t.Parked)
+            if (!t.Held && !t.GroupStopped && !t.Parked && !WaitsForHeldVforkChild(t, 0))
             {
                 return false;
             }
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// A vfork parent blocked until its child execs or exits cannot be stopped (the kernel waits
+    /// uninterruptibly), and makes no syscall while the child is held: it counts as held. Without
+    /// this a barrier that stopped the child before its exec waited for the parent forever.
+    /// </summary>
+    private bool WaitsForHeldVforkChild(Tracee t, int depth)
+    {
+        if (t.VforkChild == 0 || t.State == TraceeState.InJournaledSyscall || depth > 16
+            || !_tracees.TryGetValue(t.VforkChild, out Tracee? child))
+        {
+            return false;
+        }
+
+        return child.Held || child.GroupStopped || child.Parked || WaitsForHeldVforkChild(child, depth + 1);
+    }
+
+    /// <summary>A vfork child exec'd or exited: its parent runs again (and a barrier in progress must stop it).</summary>
+    private void VforkDone(Tracee child)
+    {
+        if (child.VforkParent is not { } parent)
+        {
+            return;
+        }
+
+        child.VforkParent = null;
+        if (parent.VforkChild == child.Tid)
+        {
+            parent.VforkChild = 0;
+        }
     }
 
     /// <summary>Resumes every tracee held by the barrier, handling held seccomp stops now.</summary>

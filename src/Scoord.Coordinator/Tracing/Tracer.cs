@@ -303,6 +303,12 @@ internal sealed unsafe partial class Tracer
         }
 
         Tracee c = GetOrAdd(child);
+        if (evt == PTRACE_EVENT_VFORK && !c.ExecSeen)
+        {
+            parent.VforkChild = child;
+            c.VforkParent = parent;
+        }
+
         if (c.Process.Tgid == child && (!known || c.Process.Ppid == 0 || c.Process.Ppid == parent.Process.Tgid))
         {
             // A new process (not a thread): inherits the parent's stdio guard (seccomp filters are inherited).
@@ -334,6 +340,8 @@ internal sealed unsafe partial class Tracer
             old.Process.Threads--;
         }
 
+        t.ExecSeen = true;
+        VforkDone(t);
         ClosePidFd(t);
         MappingsGone(t.Process); // exec replaces the address space
         t.State = TraceeState.Running;
@@ -360,6 +368,7 @@ internal sealed unsafe partial class Tracer
         }
 
         ClosePidFd(t);
+        VforkDone(t);
         ReleaseInFlight(t); // killed in the middle of an op: its intent stays pending
         if (t.Parked)
         {
