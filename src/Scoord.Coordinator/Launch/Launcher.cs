@@ -65,7 +65,13 @@ internal sealed unsafe class Launcher : IDisposable
         => (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
 
     /// <summary>Spawns the launcher; it waits for <see cref="SendFilter"/>.</summary>
-    public void Spawn(string launcherPath, string programPath, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment)
+    /// <param name="protectDirectory">
+    /// The journal directory, to be made read-only for the program in a private mount namespace
+    /// (`--protect DIR`; root only, else the launcher goes on without it); null for none.
+    /// </param>
+    /// <param name="debug">Lets the launcher say on stderr why the mount protection could not be set up.</param>
+    public void Spawn(string launcherPath, string programPath, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment,
+        string? protectDirectory = null, bool debug = false)
     {
         int* fds = stackalloc int[2];
         if (Interop.Libc.pipe2(fds, Interop.Libc.O_CLOEXEC) != 0)
@@ -83,7 +89,20 @@ internal sealed unsafe class Launcher : IDisposable
             throw new ScoordException($"cannot prepare the launcher's control pipe: {Interop.LastErrno}");
         }
 
-        var args = new List<string>(argv.Count + 3) { launcherPath, childFd.ToString(System.Globalization.CultureInfo.InvariantCulture), programPath };
+        var args = new List<string>(argv.Count + 6) { launcherPath };
+        if (protectDirectory is not null)
+        {
+            args.Add("--protect");
+            args.Add(protectDirectory);
+        }
+
+        if (debug)
+        {
+            args.Add("--debug");
+        }
+
+        args.Add(childFd.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        args.Add(programPath);
         args.AddRange(argv);
         var env = new List<string>(environment.Count);
         foreach (KeyValuePair<string, string> kv in environment)

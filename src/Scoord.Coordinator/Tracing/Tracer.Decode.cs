@@ -293,7 +293,9 @@ internal sealed unsafe partial class Tracer
                 intent.OpFlags = (ulong)fcntl(dup, F_GETFL, 0);
             }
 
-            if (IsProtected(st.st_dev, st.st_ino) && pathLen > 0 && PathNormalizer.IsUnder(_path.AsSpan(0, pathLen), _options.JournalPath))
+            // An fd on a journal object (inherited from before the run, or a file hard-linked out of the
+            // journal before the run): its path says so, or its identity does.
+            if (IsProtected(st.st_dev, st.st_ino) || (pathLen > 0 && PathNormalizer.IsUnder(_path.AsSpan(0, pathLen), _options.JournalPath)))
             {
                 intent.InjectedErrno = (int)Errno.EACCES;
                 return Verdict.Refuse;
