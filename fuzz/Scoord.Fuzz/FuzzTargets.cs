@@ -12,6 +12,8 @@ public static class FuzzTargets
         ["journal-record"] = JournalRecordTarget.Fuzz,
         ["path"] = PathTarget.Fuzz,
         ["control-frame"] = ControlFrameTarget.Fuzz,
+        ["tracee-memory"] = TraceeMemoryTarget.Fuzz,
+        ["cli"] = CliArgsTarget.Fuzz,
     };
 
     /// <summary>fuzz/corpus/NAME in the repository (found upwards from the working directory or the binary).</summary>

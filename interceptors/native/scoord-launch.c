@@ -7,8 +7,15 @@
  * exec from a shell would give the program (SIGPIPE at its default, no blocked signals),
  * installs the filter and execs PROGRAM. Everything else scoord does is C#.
  *
- * usage: scoord-launch CTLFD PROGRAM ARGV0 ARGS...
+ * usage: scoord-launch [--protect DIR] [--debug] CTLFD PROGRAM ARGV0 ARGS...
  *        scoord-launch --doorbell FD
+ * --protect DIR: before installing the filter, enter a private mount namespace (root only) in which
+ * DIR (the journal directory) is a read-only bind mount of itself, so that the kernel refuses the
+ * program every write there (EROFS) even if a path check in the tracer were raced. Host mounts still
+ * propagate in (the root is made a slave, not private). The mount family is refused to tracees by
+ * the filter, so the program cannot undo it. When this is not possible (not root, a container
+ * without CAP_SYS_ADMIN) the launcher goes on without it: the tracer's path and identity checks
+ * remain. --debug: say on stderr why the protection was not set up.
  * The doorbell is a second, filterless tracee: it blocks reading FD, and every byte scoord's
  * other threads write there makes it leave read(), which the tracer thread (blocked in waitpid)
  * sees as a syscall stop. That is how a checkpoint request wakes the tracer thread, the only
@@ -24,7 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -59,8 +69,55 @@ static int traced(void)
     return pid != 0;
 }
 
+/* The per-mount flags a read-only remount of a bind mount must keep (else EPERM when locked). */
+static unsigned long kept_flags(const char *dir)
+{
+    struct statvfs sv;
+    unsigned long flags = 0;
+    if (statvfs(dir, &sv) != 0)
+        return 0;
+    if (sv.f_flag & ST_NOSUID)
+        flags |= MS_NOSUID;
+    if (sv.f_flag & ST_NODEV)
+        flags |= MS_NODEV;
+    if (sv.f_flag & ST_NOEXEC)
+        flags |= MS_NOEXEC;
+    if (sv.f_flag & ST_NOATIME)
+        flags |= MS_NOATIME;
+    if (sv.f_flag & ST_NODIRATIME)
+        flags |= MS_NODIRATIME;
+    if (sv.f_flag & ST_RELATIME)
+        flags |= MS_RELATIME;
+    return flags;
+}
+
+/* Returns 0 when DIR is read-only in this process's (new) mount namespace. */
+static int protect_journal(const char *dir, int debug)
+{
+    const char *step = "unshare(CLONE_NEWNS)";
+    if (unshare(CLONE_NEWNS) != 0)
+        goto fail;
+    step = "making / a slave mount";
+    if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) != 0)
+        goto fail;
+    step = "bind-mounting the journal directory";
+    if (mount(dir, dir, NULL, MS_BIND, NULL) != 0)
+        goto fail;
+    step = "remounting the journal directory read-only";
+    if (mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(dir), NULL) != 0)
+        goto fail;
+    return 0;
+fail:
+    if (debug)
+        fprintf(stderr, "scoord-launch: journal not protected by a mount namespace (%s: %s); path checks only\n",
+                step, strerror(errno));
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
+    const char *protect = NULL;
+    int debug = 0;
     static struct sock_filter insns[MAX_FILTER];
     struct sock_fprog prog;
     uint32_t count;
@@ -75,6 +132,20 @@ int main(int argc, char **argv)
             ssize_t n = read(fd, &c, 1);
             if (n == 0 || (n < 0 && errno != EINTR))
                 return 0;
+        }
+    }
+
+    while (argc > 1 && strncmp(argv[1], "--", 2) == 0) {
+        if (strcmp(argv[1], "--protect") == 0 && argc > 2) {
+            protect = argv[2];
+            argc -= 2;
+            argv += 2;
+        } else if (strcmp(argv[1], "--debug") == 0) {
+            debug = 1;
+            argc -= 1;
+            argv += 1;
+        } else {
+            break;
         }
     }
 
@@ -100,6 +171,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "scoord-launch: not traced; refusing to run untraced\n");
         return 127;
     }
+
+    if (protect != NULL)
+        protect_journal(protect, debug);
 
     /* .NET ignores SIGPIPE and ignored signals survive exec: give the program the default. */
     signal(SIGPIPE, SIG_DFL);

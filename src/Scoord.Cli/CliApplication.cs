@@ -18,6 +18,13 @@ namespace Scoord.Cli;
 /// </summary>
 internal sealed class CliApplication
 {
+    /// <summary>
+    /// No response files: "@x" is an ordinary argument. System.CommandLine would otherwise read the file x
+    /// in place of the argument (and throw, uncaught, for "@." or an unreadable file; found by the fuzz
+    /// target "cli"), and a traced program's own "@file" argument would be expanded by scoord.
+    /// </summary>
+    private static readonly ParserConfiguration s_parserConfiguration = new() { ResponseFileTokenReplacer = null };
+
     private readonly GlobalOptions _globals = new();
     private readonly RootCommand _root;
     private readonly Command _run;
@@ -51,6 +58,13 @@ internal sealed class CliApplication
 
     public GlobalOptions Globals => _globals;
 
+    /// <summary>
+    /// Parse and check the command line exactly as <see cref="Run"/> does, but run no command: each command
+    /// only validates its arguments (the fuzz target "cli" feeds random argv through this). Help and
+    /// version output is discarded.
+    /// </summary>
+    public bool ValidateOnly { get; init; }
+
     public int Run(IReadOnlyList<string> args)
     {
         string[] prepared;
@@ -63,24 +77,35 @@ internal sealed class CliApplication
             return Fail(ExitCodes.Usage, e.Message);
         }
 
-        ParseResult parseResult = _root.Parse(prepared);
+        ParseResult parseResult = _root.Parse(prepared, s_parserConfiguration);
         if (parseResult.Errors.Count > 0 && parseResult.Action is not CommandLineAction { ClearsParseErrors: true })
         {
             return Fail(ExitCodes.Usage, DescribeParseErrors(parseResult));
         }
 
-        return parseResult.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        if (ValidateOnly)
+        {
+            invocation.Output = TextWriter.Null;
+            invocation.Error = TextWriter.Null;
+        }
+
+        return parseResult.Invoke(invocation);
     }
 
     /// <summary>
     /// Runs a command body with its context, turning every exception into one stderr line and an exit code.
     /// </summary>
-    public int Execute(ParseResult parseResult, string commandName, Func<CommandContext, int> body)
+    /// <param name="validate">
+    /// Checks the command's own arguments without side effects (throws <see cref="UsageException"/>);
+    /// all that runs under <see cref="ValidateOnly"/>.
+    /// </param>
+    public int Execute(ParseResult parseResult, string commandName, Func<CommandContext, int> body, Action<CommandContext>? validate = null)
     {
         CommandContext context;
         try
         {
-            context = CommandContext.Create(parseResult, _globals);
+            context = ValidateOnly ? CommandContext.CreateForValidation(parseResult, _globals) : CommandContext.Create(parseResult, _globals);
         }
         catch (UsageException e)
         {
@@ -91,6 +116,12 @@ internal sealed class CliApplication
         {
             try
             {
+                if (ValidateOnly)
+                {
+                    validate?.Invoke(context);
+                    return ExitCodes.Success;
+                }
+
                 context.Logger.CommandStarting(commandName, context.JournalDirectory);
                 int exitCode = body(context);
                 context.FlushOutput();

@@ -36,6 +36,14 @@ internal sealed class CommandContext : IDisposable
         return new CommandContext(journal, level, CreateLoggerFactory(level));
     }
 
+    /// <summary>A context for <see cref="CliApplication.ValidateOnly"/>: the global options checked, nothing logged.</summary>
+    public static CommandContext CreateForValidation(ParseResult parseResult, GlobalOptions globals)
+    {
+        LogLevel level = globals.ResolveLogLevel(parseResult);
+        string journal = globals.ResolveJournalDirectory(parseResult);
+        return new CommandContext(journal, level, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+    }
+
     /// <summary>Console logging to stderr only: stdout belongs to the command's output (and to the traced app).</summary>
     public static ILoggerFactory CreateLoggerFactory(LogLevel level) =>
         Microsoft.Extensions.Logging.LoggerFactory.Create(builder =>

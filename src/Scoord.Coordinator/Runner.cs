@@ -100,7 +100,9 @@ public static partial class Runner
             try
             {
                 using var launcher = new Launcher();
-                launcher.Spawn(launcherPath, program, options.Command, environment);
+                launcher.Spawn(launcherPath, program, options.Command, environment,
+                    protectDirectory: ProtectByMountNamespace(options) ? tracerOptions.JournalPathText : null,
+                    debug: logger.IsEnabled(LogLevel.Debug));
                 Volatile.Write(ref mainPid, launcher.Pid);
                 exitStatus = tracer.Run(launcher, filterOptions);
             }
@@ -197,6 +199,14 @@ public static partial class Runner
     [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "joined the application group of coordinator {Coordinator} as application {App} (pid {Pid})")]
     private static partial void LogJoined(ILogger logger, int coordinator, int app, int pid);
 
+    /// <summary>
+    /// The launcher makes the journal read-only for the app in a private mount namespace (root only;
+    /// it falls back to the tracer's path checks elsewhere). Not under CRIU: a dump of a tree in a
+    /// mount namespace of its own would have to dump and restore that namespace too.
+    /// </summary>
+    private static bool ProtectByMountNamespace(RunOptions options)
+        => options.Memory != MemoryProvider.Criu && Environment.GetEnvironmentVariable("SCOORD_NO_MOUNT_PROTECTION") is null;
+
     private static int StdioFastFds()
     {
         int mask = 0;
@@ -227,6 +237,14 @@ public static partial class Runner
             AddIdentity(protectedDirs, dir);
         }
 
+        // Files hard-linked out of the journal before the run (nlink > 1) are protected by identity:
+        // a read-only mount does not cover their other names. Links made during the run are refused
+        // (linkat from the journal directory is).
+        foreach (string file in Directory.EnumerateFiles(canonical, "*", SearchOption.AllDirectories))
+        {
+            AddIdentity(protectedDirs, file, multiplyLinkedOnly: true);
+        }
+
         var ancestors = new HashSet<(ulong, ulong)>();
         for (string? p = Path.GetDirectoryName(canonical); p is not null; p = Path.GetDirectoryName(p))
         {
@@ -236,6 +254,7 @@ public static partial class Runner
         return new TracerOptions
         {
             JournalPath = Encoding.UTF8.GetBytes(canonical),
+            JournalPathText = canonical,
             ProtectedDirs = protectedDirs,
             JournalAncestors = ancestors,
             Only = ScopePaths(options.Only),
@@ -244,6 +263,7 @@ public static partial class Runner
             AppCheckpointGlobs = [.. options.AppCheckpoint.Select(g => PathGlob.Parse(g.StartsWith('/') || g.StartsWith("**", StringComparison.Ordinal) ? g : Path.GetFullPath(g)))],
             OnCheckpoint = options.OnCheckpoint,
             Command = [.. options.Command],
+            MountProtect = ProtectByMountNamespace(options) ? canonical : null,
         };
     }
 
@@ -260,13 +280,14 @@ public static partial class Runner
         return result;
     }
 
-    private static unsafe void AddIdentity(HashSet<(ulong, ulong)> set, string path)
+    private static unsafe void AddIdentity(HashSet<(ulong, ulong)> set, string path, bool multiplyLinkedOnly = false)
     {
         byte[] p = Encoding.UTF8.GetBytes(path + "\0");
         Interop.Stat st;
         fixed (byte* pp = p)
         {
-            if (Interop.Libc.fstatat(Interop.Libc.AT_FDCWD, pp, &st, 0) == 0)
+            if (Interop.Libc.fstatat(Interop.Libc.AT_FDCWD, pp, &st, multiplyLinkedOnly ? Interop.Libc.AT_SYMLINK_NOFOLLOW : 0) == 0
+                && (!multiplyLinkedOnly || st.st_nlink > 1))
             {
                 set.Add((st.st_dev, st.st_ino));
             }

@@ -55,12 +55,35 @@ internal static class JournalDirectory
         return State.Journal;
     }
 
+    /// <summary>
+    /// rwx for the owner only. The journal holds pre-images of files the traced programs changed, read
+    /// by scoord (often root) on their behalf: nobody else may read it, or a program that dropped its
+    /// privileges could read through the journal what it could not read itself.
+    /// </summary>
+    public const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    /// <summary>Makes an existing journal directory (created by an older scoord, or by hand) owner-only.</summary>
+    public static void RestrictAccess(string dir)
+    {
+        try
+        {
+            if ((File.GetUnixFileMode(dir) & ~OwnerOnly) != 0)
+            {
+                File.SetUnixFileMode(dir, OwnerOnly);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            ThrowHelper.ThrowIo(dir, "restricting the journal directory to its owner", e);
+        }
+    }
+
     /// <summary>Creates the directory and writes the marker (written whole, then fsynced, then renamed into place).</summary>
     public static void Create(string dir)
     {
         try
         {
-            Directory.CreateDirectory(dir);
+            Directory.CreateDirectory(dir, OwnerOnly);
             string marker = Path.Combine(dir, JournalLayout.MarkerFileName);
             string temp = marker + ".tmp";
             using (var fs = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))

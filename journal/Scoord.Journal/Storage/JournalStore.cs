@@ -94,6 +94,7 @@ public sealed class JournalStore : IDisposable
             JournalDirectory.Create(full);
         }
 
+        JournalDirectory.RestrictAccess(full);
         JournalLock journalLock = JournalLock.Acquire(full);
         DbOptions? options = null;
         RocksDb? db = null;

@@ -22,7 +22,7 @@ internal sealed class CheckpointCommand
     {
         _app = app;
         Command = new Command("checkpoint", "Take a checkpoint (a rollback point) and print its id") { _name };
-        Command.SetAction(parseResult => _app.Execute(parseResult, "checkpoint", context => Execute(parseResult, context)));
+        Command.SetAction(parseResult => _app.Execute(parseResult, "checkpoint", context => Execute(parseResult, context), _ => ValidateName(parseResult.GetValue(_name))));
     }
 
     public Command Command { get; }
@@ -30,15 +30,20 @@ internal sealed class CheckpointCommand
     private int Execute(ParseResult parseResult, CommandContext context)
     {
         string? name = parseResult.GetValue(_name);
-        if (name is not null && CheckpointNames.Validate(name) is { } invalid)
-        {
-            throw new UsageException("--name: " + invalid);
-        }
+        ValidateName(name);
 
         CheckpointInfo taken = Take(context, name);
         context.Logger.CheckpointTaken(taken.Id, taken.Name, taken.Seq);
         context.Stdout.WriteLine(taken.Id.ToString(CultureInfo.InvariantCulture));
         return ExitCodes.Success;
+    }
+
+    private static void ValidateName(string? name)
+    {
+        if (name is not null && CheckpointNames.Validate(name) is { } invalid)
+        {
+            throw new UsageException("--name: " + invalid);
+        }
     }
 
     private static CheckpointInfo Take(CommandContext context, string? name)

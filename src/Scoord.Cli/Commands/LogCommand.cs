@@ -37,22 +37,14 @@ internal sealed class LogCommand
             _follow,
             _sinceSeq,
         };
-        Command.SetAction(parseResult => _app.Execute(parseResult, "log", context => Execute(parseResult, context)));
+        Command.SetAction(parseResult => _app.Execute(parseResult, "log", context => Execute(parseResult, context), _ => BuildFilter(parseResult, out ulong _)));
     }
 
     public Command Command { get; }
 
     private int Execute(ParseResult parseResult, CommandContext context)
     {
-        string? glob = parseResult.GetValue(_path);
-        var filter = new LogFilter
-        {
-            Pid = ParseNumber<int>("--pid", parseResult.GetValue(_pid), "a process id"),
-            Path = glob is null ? null : ParseGlob(glob),
-            Ops = LogFilter.ParseOps(parseResult.GetValue(_op)),
-            FailedOnly = parseResult.GetValue(_failed),
-        };
-        ulong from = (ParseNumber<ulong>("--since-seq", parseResult.GetValue(_sinceSeq), "a sequence number") ?? 0) + 1;
+        LogFilter filter = BuildFilter(parseResult, out ulong from);
         bool json = parseResult.GetValue(_json);
 
         using IEntryWriter writer = json ? new LogJsonWriter(context.Stdout) : new LogTableWriter(context.Stdout);
@@ -76,6 +68,21 @@ internal sealed class LogCommand
         writer.Flush();
         context.Logger.LogPrinted(printed, read);
         return ExitCodes.Success;
+    }
+
+    /// <summary>The filter options and the first sequence number to read; a <see cref="UsageException"/> for bad ones.</summary>
+    private LogFilter BuildFilter(ParseResult parseResult, out ulong from)
+    {
+        string? glob = parseResult.GetValue(_path);
+        var filter = new LogFilter
+        {
+            Pid = ParseNumber<int>("--pid", parseResult.GetValue(_pid), "a process id"),
+            Path = glob is null ? null : ParseGlob(glob),
+            Ops = LogFilter.ParseOps(parseResult.GetValue(_op)),
+            FailedOnly = parseResult.GetValue(_failed),
+        };
+        from = (ParseNumber<ulong>("--since-seq", parseResult.GetValue(_sinceSeq), "a sequence number") ?? 0) + 1;
+        return filter;
     }
 
     private static T? ParseNumber<T>(string option, string? text, string what)

@@ -92,12 +92,23 @@ internal sealed class RunCommand
             _only,
             _program,
         };
-        Command.SetAction(parseResult => _app.Execute(parseResult, "run", context => Execute(parseResult, context)));
+        Command.SetAction(parseResult => _app.Execute(parseResult, "run", context => Execute(parseResult, context), context => BuildOptions(parseResult, context)));
     }
 
     public Command Command { get; }
 
     private int Execute(ParseResult parseResult, CommandContext context)
+    {
+        RunOptions options = BuildOptions(parseResult, context);
+        string durability = parseResult.GetValue(_durability) ?? "process";
+        context.Logger.RunStarting(options.Command[0], options.Command.Count - 1, durability, parseResult.GetValue(_checkpointEvery) ?? "never");
+        int status = Runner.Run(options, context.LoggerFactory);
+        context.Logger.RunFinished(status);
+        return status;
+    }
+
+    /// <summary>The run's options from the command line; a <see cref="UsageException"/> for bad ones. No side effects.</summary>
+    private RunOptions BuildOptions(ParseResult parseResult, CommandContext context)
     {
         string[] program = parseResult.GetValue(_program) ?? [];
         if (program.Length == 0 || program[0].Length == 0)
@@ -116,12 +127,7 @@ internal sealed class RunCommand
             Durability = ParseDurability(durability),
             CheckpointEvery = every is null ? null : DurationParser.Parse("--checkpoint-every", every),
         };
-        options = WithSynchronizerOptions(parseResult, options);
-
-        context.Logger.RunStarting(program[0], program.Length - 1, durability, every ?? "never");
-        int status = Runner.Run(options, context.LoggerFactory);
-        context.Logger.RunFinished(status);
-        return status;
+        return WithSynchronizerOptions(parseResult, options);
     }
 
     /// <summary>--app-checkpoint, --on-checkpoint, --checkpoint-signal, --checkpoint-timeout, --memory (docs/synchronizer.md).</summary>

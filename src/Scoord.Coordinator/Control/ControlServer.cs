@@ -186,7 +186,7 @@ public sealed partial class ControlServer : IDisposable
             if (!ControlSocket.TryGetPeerCredentials(client, out int pid, out uint uid, out _) || !ControlSocket.IsAllowed(uid, _ownUid))
             {
                 LogRejected(_logger, pid, uid);
-                client.Dispose();
+                _ = Task.Run(() => Refuse(client, uid));
                 continue;
             }
 
@@ -203,6 +203,39 @@ public sealed partial class ControlServer : IDisposable
                 _handlers.RemoveAll(t => t.IsCompleted);
                 _handlers.Add(Task.Run(() => ServeAsync(client, pid)));
             }
+        }
+    }
+
+    /// <summary>
+    /// Tells a refused peer why in one Error frame, then reads (and ignores) what it sent until it hangs
+    /// up or a second passes: closing a unix socket with unread data makes the peer's read fail with
+    /// ECONNRESET before it could see the answer. Nothing the peer sends is parsed.
+    /// </summary>
+    private void Refuse(Socket client, uint uid)
+    {
+        try
+        {
+            client.SendTimeout = 1000;
+            client.ReceiveTimeout = 1000;
+            client.Send(ControlFrameCodec.Encode(ControlFrame.Error(
+                $"refused: uid {uid} may not use this coordinator (only its own user, uid {_ownUid}, and root may connect)")));
+            client.Shutdown(SocketShutdown.Send);
+            byte[] sink = new byte[4096];
+            var deadline = DateTime.UtcNow.AddSeconds(1);
+            while (DateTime.UtcNow < deadline && client.Receive(sink) > 0)
+            {
+            }
+        }
+        catch (SocketException)
+        {
+            // The peer went away or sent nothing: nothing more to tell it.
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            client.Dispose();
         }
     }
 

@@ -65,15 +65,18 @@ internal sealed unsafe class Launcher : IDisposable
         => (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
 
     /// <summary>Spawns the launcher; it waits for <see cref="SendFilter"/>.</summary>
-    public void Spawn(string launcherPath, string programPath, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment)
-        => Spawn(launcherPath, programPath, argv, environment, null);
-
-    /// <summary>
-    /// Spawns the launcher for a program joining the application group: <paramref name="joined"/>
-    /// gives its stdin/stdout/stderr (dup2'd onto 0-2), its cwd, and puts it in a process group of
-    /// its own (the joining `scoord run` forwards its terminal's signals to that group).
-    /// </summary>
-    public void Spawn(string launcherPath, string programPath, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment, JoinedStdio? joined)
+    /// <param name="protectDirectory">
+    /// The journal directory, to be made read-only for the program in a private mount namespace
+    /// (`--protect DIR`; root only, else the launcher goes on without it); null for none.
+    /// </param>
+    /// <param name="debug">Lets the launcher say on stderr why the mount protection could not be set up.</param>
+    /// <param name="joined">
+    /// For a program joining the application group: its stdin/stdout/stderr (dup2'd onto 0-2), its cwd;
+    /// it also gets a process group of its own (the joining `scoord run` forwards its terminal's
+    /// signals to that group). Null for the first program, which shares scoord's.
+    /// </param>
+    public void Spawn(string launcherPath, string programPath, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment,
+        string? protectDirectory = null, bool debug = false, JoinedStdio? joined = null)
     {
         int* fds = stackalloc int[2];
         if (Interop.Libc.pipe2(fds, Interop.Libc.O_CLOEXEC) != 0)
@@ -91,7 +94,20 @@ internal sealed unsafe class Launcher : IDisposable
             throw new ScoordException($"cannot prepare the launcher's control pipe: {Interop.LastErrno}");
         }
 
-        var args = new List<string>(argv.Count + 3) { launcherPath, childFd.ToString(System.Globalization.CultureInfo.InvariantCulture), programPath };
+        var args = new List<string>(argv.Count + 6) { launcherPath };
+        if (protectDirectory is not null)
+        {
+            args.Add("--protect");
+            args.Add(protectDirectory);
+        }
+
+        if (debug)
+        {
+            args.Add("--debug");
+        }
+
+        args.Add(childFd.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        args.Add(programPath);
         args.AddRange(argv);
         var env = new List<string>(environment.Count);
         foreach (KeyValuePair<string, string> kv in environment)

@@ -74,10 +74,12 @@ internal sealed class Tracee
     public int HeldRequest;
     public int HeldSignal;
     /// <summary>Identities (dev, ino) its journaled op in flight touches (see Tracer.Ordering).</summary>
-    public readonly (ulong Dev, ulong Ino)[] InFlightIds = new (ulong, ulong)[6];
+    public readonly (ulong Dev, ulong Ino)[] InFlightIds = new (ulong, ulong)[8];
     public int InFlightCount;
     /// <summary>Held in its seccomp stop until a conflicting op in flight completes.</summary>
     public bool Parked;
+    /// <summary>The identity whose op in flight made this one park: it is decoded again once that is released.</summary>
+    public (ulong Dev, ulong Ino) ParkedOn;
 
     /// <summary>In a group-stop we answered with PTRACE_LISTEN.</summary>
     public bool GroupStopped;

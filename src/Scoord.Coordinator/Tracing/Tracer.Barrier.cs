@@ -45,12 +45,15 @@ internal sealed unsafe partial class Tracer : ICheckpointTaker
         }
 
         // A byte per request; repeat until served in case the doorbell was between reads.
-        while (!request.Done.Task.Wait(TimeSpan.FromMilliseconds(200)))
+        // Task.Wait would throw an AggregateException for a failed request (the app exited meanwhile):
+        // wait on the handle, and let GetResult throw the ScoordException itself.
+        Task<CheckpointInfo> done = request.Done.Task;
+        while (!((IAsyncResult)done).AsyncWaitHandle.WaitOne(TimeSpan.FromMilliseconds(200)))
         {
             RingDoorbell();
         }
 
-        return request.Done.Task.GetAwaiter().GetResult();
+        return done.GetAwaiter().GetResult();
     }
 
     private void RingDoorbell()

@@ -59,10 +59,10 @@ internal sealed unsafe partial class Tracer
             case DecodeKind.Openat2:
             {
                 Span<byte> how = stackalloc byte[16];
-                if (TraceeMemory.Read(t.Tid, a[2], how))
+                if (TraceeMemory.Read(t.Tid, a[2], how) && TraceeMemory.TryParseOpenHow(how, out ulong howFlags, out ulong howMode))
                 {
-                    intent.OpFlags = BitConverter.ToUInt64(how);
-                    intent.Mode = (uint)BitConverter.ToUInt64(how[8..]);
+                    intent.OpFlags = howFlags;
+                    intent.Mode = (uint)howMode;
                     if ((intent.OpFlags & OpenWriteFlags) == 0)
                     {
                         return Verdict.Pass; // a read-only openat2: its flags live in memory, so it had to stop
@@ -154,7 +154,7 @@ internal sealed unsafe partial class Tracer
 
                 if (e.Op is OpCode.Writev or OpCode.Pwritev or OpCode.Pwritev2)
                 {
-                    intent.Length = IovecTotal(t.Tid, a[1], (long)a[2]);
+                    intent.Length = TraceeMemory.IovecTotal(new ProcessVmMemory(t.Tid), a[1], (long)a[2]);
                 }
 
                 return DecodeFd(t, (int)a[e.FdArg], content, ref intent, ref pathLen);
@@ -172,34 +172,6 @@ internal sealed unsafe partial class Tracer
         }
     }
 
-    private long IovecTotal(int tid, ulong iov, long count)
-    {
-        if (count <= 0 || count > 1024)
-        {
-            return -1;
-        }
-
-        Span<byte> buf = stackalloc byte[16 * 64];
-        long total = 0;
-        for (long done = 0; done < count;)
-        {
-            int chunk = (int)Math.Min(64, count - done);
-            if (!TraceeMemory.Read(tid, iov + (ulong)(done * 16), buf[..(chunk * 16)]))
-            {
-                return -1;
-            }
-
-            for (int i = 0; i < chunk; i++)
-            {
-                total += (long)BitConverter.ToUInt64(buf[((i * 16) + 8)..]);
-            }
-
-            done += chunk;
-        }
-
-        return total;
-    }
-
     private Verdict DecodeBind(Tracee t, ulong* a, ref OpIntent intent, ref int pathLen)
     {
         int len = (int)Math.Min(a[2], 110UL);
@@ -209,13 +181,14 @@ internal sealed unsafe partial class Tracer
             return Verdict.Pass;
         }
 
-        if (BitConverter.ToUInt16(sa) != 1 /* AF_UNIX */ || sa[2] == 0 /* abstract */)
+        int pathOffset = TraceeMemory.SockaddrUnPathOffset(sa[..len]);
+        if (pathOffset < 0)
         {
-            return Verdict.Pass;
+            return Verdict.Pass; // not AF_UNIX, or an abstract address: no file
         }
 
         intent.Fd = (int)a[0];
-        return DecodePath(t, AT_FDCWD, a[1] + 2, follow: false, content: false, ref intent, ref pathLen);
+        return DecodePath(t, AT_FDCWD, a[1] + (ulong)pathOffset, follow: false, content: false, ref intent, ref pathLen);
     }
 
     /// <summary>
@@ -293,7 +266,9 @@ internal sealed unsafe partial class Tracer
                 intent.OpFlags = (ulong)fcntl(dup, F_GETFL, 0);
             }
 
-            if (IsProtected(st.st_dev, st.st_ino) && pathLen > 0 && PathNormalizer.IsUnder(_path.AsSpan(0, pathLen), _options.JournalPath))
+            // An fd on a journal object (inherited from before the run, or a file hard-linked out of the
+            // journal before the run): its path says so, or its identity does.
+            if (IsProtected(st.st_dev, st.st_ino) || (pathLen > 0 && PathNormalizer.IsUnder(_path.AsSpan(0, pathLen), _options.JournalPath)))
             {
                 intent.InjectedErrno = (int)Errno.EACCES;
                 return Verdict.Refuse;

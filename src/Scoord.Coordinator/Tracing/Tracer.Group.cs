@@ -128,7 +128,8 @@ internal sealed unsafe partial class Tracer : IApplicationGroup
             ["SCOORD_JOURNAL"] = System.Text.Encoding.UTF8.GetString(_options.JournalPath),
         };
         using var launcher = new Launch.Launcher();
-        launcher.Spawn(_launcherPath, request.Program, request.Argv, environment, new Launch.JoinedStdio(stdio, request.Cwd));
+        launcher.Spawn(_launcherPath, request.Program, request.Argv, environment,
+            protectDirectory: _options.MountProtect, debug: _logger.IsEnabled(LogLevel.Debug), joined: new Launch.JoinedStdio(stdio, request.Cwd));
         int pid = launcher.Pid;
         if (ptrace(PTRACE_SEIZE, pid, 0, PtraceOptions) != 0)
         {

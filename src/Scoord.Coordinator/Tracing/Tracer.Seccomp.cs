@@ -86,7 +86,13 @@ internal sealed unsafe partial class Tracer
         _statLen = 0;
         _statLen2 = 0;
         _idCount = 0;
+        _allocMarkIndex = -1;
         Verdict v = Decode(t, entry, ref intent, ref pathLen, ref path2Len);
+        if (v == Verdict.Journal)
+        {
+            NoteInodeAllocation(intent);
+        }
+
         if (v == Verdict.Journal && ConflictsWithInFlight())
         {
             // Another op in flight touches the same inode or directory: wait for it, decode again then.

@@ -286,10 +286,13 @@ internal sealed unsafe partial class Tracer
         ptrace(PTRACE_GETEVENTMSG, parent.Tid, 0, (nint)(&msg));
         int child = (int)msg;
         bool known = _tracees.ContainsKey(child);
-        if (!known && _recentExits.Remove(child) && ProcStatus.ReadTgid(child, _proc, _io) <= 0)
+        if (!known && _recentExits.Remove(child))
         {
             // The child stopped, ran and exited before its parent's fork event reached us: it is gone,
-            // and must not be added back (the run would wait for it forever).
+            // and must not be added back (the run would wait for it forever). Its /proc entry may well
+            // still be there: a traced child stays a zombie until its real parent reaps it, so /proc
+            // says nothing here (checking it hung about one run in eight once exits got slower, e.g.
+            // with the mount namespace). A reused tid would have left _recentExits at its first stop.
             var gone = new ProcessEvent
             {
                 TimeNs = Clock.NowNs(),
