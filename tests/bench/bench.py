@@ -9,6 +9,8 @@ Usage (from the repository root):
     python3 tests/bench/bench.py [--runs N] [--workloads all | tar-tmpfs,writes,...]
 
 It publishes scoord (Release) into artifacts/bench-scoord first (--scoord PATH skips that).
+The journal lives on the same file system as the workload (/dev/shm for the tmpfs ones, so that
+tmpfs workloads see no disk noise; the system temporary directory for tar-disk, sqlite-disk).
 At the end it prints markdown tables that can be pasted into docs/performance.md. Compare
 ratios from one run only: the machine is a noisy 2-core VM.
 """
@@ -216,7 +218,7 @@ def strace_cmd(cmd):
 def run_timed(ctx, name):
     make, where, target = TIMED[name]
     base = tempfile.mkdtemp(prefix="scoord-bench-", dir=where)
-    journal = tempfile.mkdtemp(prefix="scoord-bench-journal-")
+    journal = tempfile.mkdtemp(prefix="scoord-bench-journal-", dir=where)
     try:
         w = make(base)
 
@@ -274,7 +276,7 @@ def journal_bytes(ctx):
         if name not in ctx.journal_bytes:
             make, where, _ = TIMED[name]
             base = tempfile.mkdtemp(prefix="scoord-bench-", dir=where)
-            journal = tempfile.mkdtemp(prefix="scoord-bench-journal-")
+            journal = tempfile.mkdtemp(prefix="scoord-bench-journal-", dir=where)
             try:
                 w = make(base)
                 shutil.rmtree(journal)
@@ -311,7 +313,7 @@ def last_checkpoint_undo(ctx, journal):
 def undo_rewrite(ctx):
     """Undo bytes for a program that rewrites one 1 MiB region 1000 times within one epoch."""
     base = tempfile.mkdtemp(prefix="scoord-bench-", dir="/dev/shm")
-    journal = os.path.join(tempfile.mkdtemp(prefix="scoord-bench-journal-"), "j")
+    journal = os.path.join(tempfile.mkdtemp(prefix="scoord-bench-journal-", dir="/dev/shm"), "j")
     try:
         target = os.path.join(base, "region.dat")
         with open(target, "wb") as f:
@@ -332,7 +334,7 @@ def undo_rewrite(ctx):
 def rollback(ctx):
     """scoord rollback of tar-tmpfs's deletion against cp -a of the same tree, interleaved."""
     base = tempfile.mkdtemp(prefix="scoord-bench-", dir="/dev/shm")
-    jroot = tempfile.mkdtemp(prefix="scoord-bench-journal-")
+    jroot = tempfile.mkdtemp(prefix="scoord-bench-journal-", dir="/dev/shm")
     journal = os.path.join(jroot, "j")
     try:
         tarball = include_tarball(base)
@@ -425,7 +427,7 @@ def barrier(ctx):
     """Checkpoint latency from outside while 1, 10, 50 processes loop on small writes."""
     for n in (1, 10, 50):
         base = tempfile.mkdtemp(prefix="scoord-bench-", dir="/dev/shm")
-        jroot = tempfile.mkdtemp(prefix="scoord-bench-journal-")
+        jroot = tempfile.mkdtemp(prefix="scoord-bench-journal-", dir="/dev/shm")
         journal = os.path.join(jroot, "j")
         app = subprocess.Popen([ctx.scoord, "--journal", journal, "run", "--", "python3", "-c", WRITERS,
                                 str(n), base], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
