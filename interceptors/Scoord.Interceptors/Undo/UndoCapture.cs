@@ -223,6 +223,10 @@ public sealed unsafe class UndoCapture
 
     /// <summary>As <see cref="CapturePostState(ulong, ref uint, UndoRole, ReadOnlySpan{byte}, ReadOnlySpan{byte}, bool)"/>, for an open fd.</summary>
     public void CapturePostState(ulong seq, ref uint part, UndoRole role, int fd, ReadOnlySpan<byte> displayPath)
+        => CapturePostState(seq, ref part, role, fd, displayPath, out _, out _);
+
+    /// <summary>As the other fd overload; also returns the identity recorded (0 when fstat failed).</summary>
+    public void CapturePostState(ulong seq, ref uint part, UndoRole role, int fd, ReadOnlySpan<byte> displayPath, out ulong dev, out ulong ino)
     {
         Interop.Stat st;
         UndoCodec.Header h = fstat(fd, &st) == 0 ? HeaderOf(st, UndoKind.PostState, role) : new UndoCodec.Header { Kind = UndoKind.PostState, Role = role };
@@ -231,6 +235,8 @@ public sealed unsafe class UndoCapture
             h.Flags = UndoFlags.Existed;
         }
 
+        dev = h.Dev;
+        ino = h.Ino;
         Append(seq, ref part, h, displayPath, default, default);
     }
 
