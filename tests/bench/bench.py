@@ -190,8 +190,8 @@ def fio_workload(base):
             f.write(os.urandom(MIB))
     cmd = ["fio", "--name=overwrite", f"--filename={target}", "--size=64m", "--bs=4k", "--rw=randwrite",
            "--ioengine=psync", "--overwrite=1", "--randrepeat=1", "--verify=crc32c", "--do_verify=1",
-           "--output=/dev/null"]
-    return Workload(cmd, mutated=FIO_SIZE)
+           "--verify_state_save=0", "--output=/dev/null"]
+    return Workload(cmd, cwd=base, mutated=FIO_SIZE)
 
 
 def startup_workload(base):
