@@ -16,6 +16,7 @@ ratios from one run only: the machine is a noisy 2-core VM.
 """
 import argparse
 import datetime
+import json
 import os
 import random
 import shutil
@@ -306,7 +307,6 @@ os.close(fd)
 def last_checkpoint_undo(ctx, journal):
     out = subprocess.run([ctx.scoord, "--journal", journal, "checkpoints", "--json"], check=True,
                          capture_output=True, text=True).stdout.strip().splitlines()
-    import json
     return json.loads(out[-1])["undo_bytes"]
 
 
@@ -452,7 +452,7 @@ def barrier(ctx):
             verdict = met(s_med, 0.050) if n == 50 else ""
             ctx.measure_rows.append((f"barrier-{n}", f"{s_med * 1000:.1f} ms socket request "
                                      f"(max {max(sock_times) * 1000:.1f}), {c_med * 1000:.0f} ms `scoord checkpoint`",
-                                     f"{n} processes each looping on 64-byte pwrite()",
+                                     f"{n} process{'es' if n > 1 else ''} each looping on 64-byte pwrite()",
                                      "≤ 50 ms" if n == 50 else "report", verdict))
             log(f"barrier-{n}: socket {s_med * 1000:.1f} ms (all {[round(x * 1000, 1) for x in sock_times]}), "
                 f"cli {c_med * 1000:.0f} ms")
