@@ -134,6 +134,19 @@ public sealed unsafe class UndoCapture
 
     private void CaptureRange(ulong seq, ref uint part, int fd, ulong dev, ulong ino, long size, ReadOnlySpan<byte> displayPath, long from, long to)
     {
+        // A block that reads back with a byte other than zero is data, never a hole, so the range is
+        // read first and the file system is asked about holes only when some block reads as zeros.
+        // On tmpfs SEEK_HOLE walks the page cache up to the next hole, i.e. to the end of a file
+        // without holes: 0.2-0.4 ms per call in a 64 MiB file, most of the time of random 4 KiB
+        // overwrites (docs/performance.md, fio).
+        int whole = (int)(to - from);
+        if (ReadAt(fd, from, whole) == whole && !HasZeroBlock(_data.AsSpan(0, whole)))
+        {
+            var d = new UndoCodec.Header { Kind = UndoKind.Blocks, Dev = dev, Ino = ino, Size = size, Offset = from, Length = whole };
+            Append(seq, ref part, d, displayPath, _data.AsSpan(0, whole), default);
+            return;
+        }
+
         long pos = from;
         while (pos < to)
         {
@@ -157,6 +170,20 @@ public sealed unsafe class UndoCapture
             Append(seq, ref part, h, displayPath, _data.AsSpan(0, n), default);
             pos = dataEnd;
         }
+    }
+
+    /// <summary>True when a <see cref="BlockSize"/> block of <paramref name="data"/> (block-aligned in the file) is all zeros.</summary>
+    private static bool HasZeroBlock(ReadOnlySpan<byte> data)
+    {
+        for (int at = 0; at < data.Length; at += BlockSize)
+        {
+            if (data.Slice(at, Math.Min(BlockSize, data.Length - at)).IndexOfAnyExcept((byte)0) < 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void AppendHole(ulong seq, ref uint part, ulong dev, ulong ino, long size, ReadOnlySpan<byte> displayPath, long at, long len)
@@ -223,6 +250,10 @@ public sealed unsafe class UndoCapture
 
     /// <summary>As <see cref="CapturePostState(ulong, ref uint, UndoRole, ReadOnlySpan{byte}, ReadOnlySpan{byte}, bool)"/>, for an open fd.</summary>
     public void CapturePostState(ulong seq, ref uint part, UndoRole role, int fd, ReadOnlySpan<byte> displayPath)
+        => CapturePostState(seq, ref part, role, fd, displayPath, out _, out _);
+
+    /// <summary>As the other fd overload; also returns the identity recorded (0 when fstat failed).</summary>
+    public void CapturePostState(ulong seq, ref uint part, UndoRole role, int fd, ReadOnlySpan<byte> displayPath, out ulong dev, out ulong ino)
     {
         Interop.Stat st;
         UndoCodec.Header h = fstat(fd, &st) == 0 ? HeaderOf(st, UndoKind.PostState, role) : new UndoCodec.Header { Kind = UndoKind.PostState, Role = role };
@@ -231,6 +262,8 @@ public sealed unsafe class UndoCapture
             h.Flags = UndoFlags.Existed;
         }
 
+        dev = h.Dev;
+        ino = h.Ino;
         Append(seq, ref part, h, displayPath, default, default);
     }
 

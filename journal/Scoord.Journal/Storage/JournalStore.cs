@@ -78,6 +78,24 @@ public sealed class JournalStore : IDisposable
     internal ReadOptions ReadOptions => _readOptions;
 
     /// <summary>
+    /// Binds RocksDbSharp's native functions (over a thousand, with Reflection.Emit: most of a
+    /// cold start's time in the first open). The CLI calls this on a thread of its own at start-up
+    /// so the binding overlaps parsing and launch preparation; the first open then finds it done or
+    /// waits for it (a type initializer runs once). Failures are left to the open, which reports them.
+    /// </summary>
+    public static void PrepareNativeBinding()
+    {
+        try
+        {
+            _ = Native.Instance;
+        }
+        catch (Exception)
+        {
+            // The open on the calling thread meets the same error and reports it.
+        }
+    }
+
+    /// <summary>
     /// Opens DIR for the coordinator: creates it if missing, takes DIR/scoord.lock (or throws
     /// "journal DIR is in use by scoord (pid N)"), opens RocksDB with WAL recovery (a torn tail is
     /// dropped, corruption inside is an error). Intents without a completion stay as they are and

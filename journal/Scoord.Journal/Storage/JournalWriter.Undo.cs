@@ -15,6 +15,19 @@ public sealed partial class JournalWriter
         PutUndo(seq, part, _buffer.AsSpan(0, written));
     }
 
+    /// <summary>
+    /// Drops an undo item written earlier (in this batch or a committed one), in the current batch:
+    /// the drop becomes durable together with whatever the batch adds in its place.
+    /// </summary>
+    public unsafe void DeleteUndo(ulong seq, uint part)
+    {
+        byte* key = stackalloc byte[12];
+        UndoCodec.WriteKey(new Span<byte>(key, 12), seq, part);
+        _batch.Delete(key, 12, _undo);
+        _pending++;
+        _batchBytes += 12;
+    }
+
     private unsafe void PutUndo(ulong seq, uint part, ReadOnlySpan<byte> value)
     {
         byte* key = stackalloc byte[12];

@@ -68,14 +68,16 @@ internal sealed unsafe partial class Tracer : IApplicationGroup
             _work.Enqueue(item);
         }
 
-        // Rung at once, and again every 200 ms in case the doorbell was between reads.
+        // Rung at once, and again every 200 ms in case the doorbell was between reads; waiting on the
+        // handle (Task.Wait would wrap a failure in an AggregateException).
+        Task<object> done = item.Done.Task;
         do
         {
             RingDoorbell();
         }
-        while (!item.Done.Task.Wait(TimeSpan.FromMilliseconds(200)));
+        while (!((IAsyncResult)done).AsyncWaitHandle.WaitOne(TimeSpan.FromMilliseconds(200)));
 
-        return item.Done.Task.GetAwaiter().GetResult();
+        return done.GetAwaiter().GetResult();
     }
 
     /// <summary>On the tracer thread, at a doorbell stop outside a barrier.</summary>

@@ -22,7 +22,12 @@ internal sealed unsafe partial class Tracer
         {
             CaptureFdOp(t, seq, ref part, ref intent, display);
         }
-        else if (_statLen > 0)
+        else
+        {
+            _pathOps++; // may change what a name means: fd post-states before it are not superseded
+        }
+
+        if (_dupFd < 0 && _statLen > 0)
         {
             CapturePathOp(t, seq, ref part, ref intent, display, _path2.AsSpan(0, path2Len));
         }
@@ -373,10 +378,20 @@ internal sealed unsafe partial class Tracer
         uint part = t.NextPart;
         if (t.PostFd >= 0 && t.PostDup >= 0)
         {
+            uint at = part;
             ReadOnlySpan<byte> display = t.Post1.Display.AsSpan(0, t.Post1.DisplayLen);
             // An fd whose name was unlinked reads back as "NAME (deleted)": that is no name of the object,
             // and rollback must not expect anything there (the post-state keeps the object's state).
-            _capture.CapturePostState(seq, ref part, UndoRole.Object, t.PostDup, IsUnlinkedName(display, t.PostDup) ? default : display);
+            if (IsUnlinkedName(display, t.PostDup))
+            {
+                display = default;
+            }
+
+            _capture.CapturePostState(seq, ref part, UndoRole.Object, t.PostDup, display, out ulong fdDev, out ulong fdIno);
+            if (!t.MapPending && !display.IsEmpty)
+            {
+                SupersedeFdPostState(fdDev, fdIno, seq, at, display);
+            }
         }
 
         if (t.Post1.Active)
@@ -398,5 +413,53 @@ internal sealed unsafe partial class Tracer
         t.PostFd = -1;
         t.Post1.Active = false;
         t.Post2.Active = false;
+    }
+
+    /// <summary>
+    /// Rollback reads only the last post-state of each object at each path (its conflict check and
+    /// history; docs/undo-model.md), so when an fd op's post-state follows another fd op's
+    /// post-state of the same object at the same path in the same epoch, with no path-based op
+    /// journaled in between (none could have renamed, removed or recreated anything), the earlier
+    /// one is deleted in the batch that adds the new one. A program rewriting one region keeps one
+    /// post-state instead of one per write. No allocation per stop once an object is known.
+    /// </summary>
+    private void SupersedeFdPostState(ulong dev, ulong ino, ulong seq, uint part, ReadOnlySpan<byte> display)
+    {
+        if (ino == 0)
+        {
+            return;
+        }
+
+        ref FdPostState last = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_lastFdPost, (dev, ino), out bool known);
+        if (known && last.Epoch == _capture.Epoch.Epoch && last.PathOps == _pathOps
+            && last.Path.AsSpan(0, last.PathLen).SequenceEqual(display))
+        {
+            _writer.DeleteUndo(last.Seq, last.Part);
+        }
+
+        if (last.Path is null || last.Path.Length < display.Length)
+        {
+            last.Path = new byte[Math.Max(display.Length, 64)];
+        }
+
+        display.CopyTo(last.Path);
+        last.PathLen = display.Length;
+        last.Epoch = _capture.Epoch.Epoch;
+        last.PathOps = _pathOps;
+        last.Seq = seq;
+        last.Part = part;
+    }
+
+    private readonly Dictionary<(ulong Dev, ulong Ino), FdPostState> _lastFdPost = new();
+    private ulong _pathOps;
+
+    private struct FdPostState
+    {
+        public ulong Epoch;
+        public ulong PathOps;
+        public ulong Seq;
+        public uint Part;
+        public byte[] Path;
+        public int PathLen;
     }
 }
