@@ -64,9 +64,11 @@ internal sealed unsafe partial class Tracer
             case DecodeKind.Sync:
                 // A durability point: everything journaled so far reaches stable storage before the app's sync runs.
                 Flush();
-                if (_options.Durability != Durability.Process)
+                if (_options.Durability != Durability.Process && !_writer.TryCommit(sync: true, out Exception? syncError))
                 {
-                    _writer.Commit(sync: true);
+                    // The journal is not durable: the app's data must not be synced before it.
+                    RefuseNow(t, JournalFailed(syncError!));
+                    return;
                 }
 
                 Resume(t, PTRACE_CONT, 0);

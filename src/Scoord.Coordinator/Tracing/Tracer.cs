@@ -4,6 +4,7 @@ using Scoord.Interceptors;
 using Scoord.Interceptors.Seccomp;
 using Scoord.Interceptors.Syscalls;
 using Scoord.Journal;
+using Scoord.Journal.Faults;
 using Scoord.Journal.Model;
 using static Scoord.Interceptors.Interop.Libc;
 
@@ -156,7 +157,16 @@ internal sealed unsafe partial class Tracer
     {
         if (_writer.PendingRecords > 0)
         {
-            _writer.Commit(sync: _options.Durability == Durability.Strict);
+            FaultInjection.Hit(FaultPoint.RunBeforeCommit);
+            if (!CommitOrRefuse(sync: _options.Durability == Durability.Strict))
+            {
+                return;
+            }
+        }
+
+        if (_deferredCount > 0)
+        {
+            FaultInjection.Hit(FaultPoint.RunAfterIntent);
         }
 
         for (int i = 0; i < _deferredCount; i++)
@@ -434,6 +444,15 @@ internal sealed unsafe partial class Tracer
 
         if (t.State == TraceeState.InJournaledSyscall)
         {
+            FaultInjection.Hit(FaultPoint.RunBeforeCompletion);
+            if (FaultInjection.Fires(FaultPoint.TraceeKillBeforeCompletion))
+            {
+                // Fault injection: the tracee dies between its syscall and its completion record.
+                kill(t.Tid, SIGKILL);
+                ptrace(PTRACE_CONT, t.Tid, 0, 0);
+                return;
+            }
+
             bool failed = _info.is_error != 0;
             var c = new OpCompletion
             {
