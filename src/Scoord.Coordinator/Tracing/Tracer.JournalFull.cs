@@ -16,6 +16,9 @@ internal sealed unsafe partial class Tracer
 {
     private bool _journalFailureReported;
 
+    /// <summary>The batch holds an op that is a sync point of the app (sync-points durability): commit it with a WAL fsync.</summary>
+    private bool _batchSyncPoint;
+
     /// <summary>Commits the batch; on failure refuses every deferred tracee and returns false.</summary>
     private bool CommitOrRefuse(bool sync)
     {

@@ -158,7 +158,9 @@ internal sealed unsafe partial class Tracer
         if (_writer.PendingRecords > 0)
         {
             FaultInjection.Hit(FaultPoint.RunBeforeCommit);
-            if (!CommitOrRefuse(sync: _options.Durability == Durability.Strict))
+            bool sync = _options.Durability == Durability.Strict || _batchSyncPoint;
+            _batchSyncPoint = false;
+            if (!CommitOrRefuse(sync))
             {
                 return;
             }
