@@ -42,7 +42,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--scoord")
     args = ap.parse_args()
-    scoord = args.scoord or publish()
+    scoord = os.path.abspath(args.scoord) if args.scoord else publish()
     base = tempfile.mkdtemp(prefix="scoord-dur-", dir=os.path.join(ROOT, "artifacts"))
     times = {name: [] for name in ["bare"] + LEVELS}
     try:

@@ -31,6 +31,21 @@ public static class FaultInjection
 
     private static int s_countdown;
 
+    /// <summary>
+    /// A warning line when SCOORD_FAULT is set but names no point (a test that arms a misspelt point
+    /// would otherwise pass without any fault); null otherwise.
+    /// </summary>
+    public static string? ConfigurationWarning()
+    {
+        string? value = Environment.GetEnvironmentVariable(Variable);
+        if (string.IsNullOrEmpty(value) || Armed != FaultPoint.None)
+        {
+            return null;
+        }
+
+        return $"{Variable}={value} names no fault point (known: {string.Join(", ", s_names[1..])}); nothing is armed";
+    }
+
     /// <summary>Kills scoord (SIGKILL, no cleanup) the N-th time <paramref name="point"/> is reached, if it is armed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Hit(FaultPoint point)
