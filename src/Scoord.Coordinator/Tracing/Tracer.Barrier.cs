@@ -45,8 +45,11 @@ internal sealed unsafe partial class Tracer : ICheckpointTaker
             _requests.Enqueue(request);
         }
 
-        // A byte per request; repeat until served in case the doorbell was between reads.
-        while (!request.Done.Task.Wait(TimeSpan.FromMilliseconds(200)))
+        // A byte per request; repeat until served in case the doorbell was between reads. (Task.Wait would
+        // throw an AggregateException for a failed request; the wait handle does not, and GetResult then
+        // throws the ScoordException itself, which callers handle.)
+        WaitHandle done = ((IAsyncResult)request.Done.Task).AsyncWaitHandle;
+        while (!done.WaitOne(TimeSpan.FromMilliseconds(200)))
         {
             RingDoorbell();
         }

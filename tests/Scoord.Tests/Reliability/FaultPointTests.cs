@@ -54,7 +54,8 @@ public sealed class FaultPointTests
         using var t = new TracedRun();
         TreeSnapshot first = FaultSupport.SetUpAndCheckpoint(t);
         using Process scoord = FaultSupport.Start(t, fault, "run", "--", "sh", "-c", "echo x >> d/a; echo new > d/c; rm d/b; touch ready; sleep 30; touch done");
-        FaultSupport.WaitFor(() => File.Exists(t.Path("ready")), "the app's changes");
+        // `touch` creates, then sets the times: wait until the script sleeps, so the tree no longer moves.
+        FaultSupport.WaitFor(() => FaultSupport.ProcessesIn(t.Tree.Path).Exists(p => p.EndsWith(" sleep", StringComparison.Ordinal)), "the app's changes");
         TreeSnapshot second = TreeSnapshot.Take(t.Tree.Path);
 
         // The client's request dies with the coordinator. It then retries without a coordinator: before the
@@ -118,6 +119,17 @@ public sealed class FaultPointTests
         Assert.Equal(exit.Pid, pending.Pid);
         Assert.True(pending.Seq < exit.Seq);
         FaultSupport.AssertRollbackRestores(t, atCheckpoint);
+    }
+
+    [Fact]
+    public void UnknownFaultName_IsWarnedAbout_AndArmsNothing()
+    {
+        using var t = new TracedRun();
+        t.Cli.Environment["SCOORD_FAULT"] = "run-after-intnet";
+        CliResult run = t.Sh("echo a > f");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal("scoord: warning: SCOORD_FAULT=run-after-intnet names no fault point (known: run-before-commit, run-after-intent, run-before-completion, checkpoint-before-record, checkpoint-after-record, rollback-midway, tracee-kill-before-completion); nothing is armed", Assert.Single(run.StderrLines));
+        Assert.Equal("a\n", File.ReadAllText(t.Path("f")));
     }
 
     [Fact]
