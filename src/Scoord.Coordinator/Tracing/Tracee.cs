@@ -80,6 +80,12 @@ internal sealed class Tracee
     /// <summary>In a group-stop we answered with PTRACE_LISTEN.</summary>
     public bool GroupStopped;
 
+    /// <summary>
+    /// A vfork child that has not exec'd yet: the tid of the parent thread blocked until it does (or exits).
+    /// That parent cannot enter a ptrace stop meanwhile, so a barrier that holds this child counts it as held.
+    /// </summary>
+    public int VforkParent;
+
     /// <summary>False until the first stop of an auto-attached child has been seen.</summary>
     public bool Started;
     /// <summary>The injected syscall replaced a syscall at its entry, which must be restarted afterwards.</summary>

@@ -217,13 +217,31 @@ internal sealed unsafe partial class Tracer : ICheckpointTaker
     {
         foreach (Tracee t in _tracees.Values)
         {
-            if (!t.Held && !t.GroupStopped && !t.Parked)
+            if (!t.Held && !t.GroupStopped && !t.Parked && !WaitsForHeldVforkChild(t))
             {
                 return false;
             }
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// A thread blocked in vfork until its child execs cannot stop for PTRACE_INTERRUPT; when that child is
+    /// held by the barrier it cannot run either (nothing it does can reach a file), so it counts as held.
+    /// Without this, a barrier that caught a vfork child before its exec waited forever.
+    /// </summary>
+    private bool WaitsForHeldVforkChild(Tracee t)
+    {
+        foreach (Tracee c in _tracees.Values)
+        {
+            if (c.VforkParent == t.Tid && (c.Held || c.GroupStopped || c.Parked))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Resumes every tracee held by the barrier, handling held seccomp stops now.</summary>

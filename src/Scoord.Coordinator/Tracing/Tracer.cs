@@ -318,6 +318,7 @@ internal sealed unsafe partial class Tracer
             // A new process (not a thread): inherits the parent's stdio guard (seccomp filters are inherited).
             c.Process.Ppid = parent.Process.Tgid;
             c.Process.StdioGuarded |= parent.Process.StdioGuarded;
+            c.VforkParent = evt == PTRACE_EVENT_VFORK ? parent.Tid : 0;
             var e = new ProcessEvent
             {
                 TimeNs = Clock.NowNs(),
@@ -345,6 +346,7 @@ internal sealed unsafe partial class Tracer
 
         ClosePidFd(t);
         MappingsGone(t.Process); // exec replaces the address space
+        t.VforkParent = 0; // its vfork parent runs again
         t.State = TraceeState.Running;
         int exeLen = ProcPath.ReadLink(_proc.AsSpan(0, ProcPath.Format(_proc, t.Tid, "exe"u8) + 1), _path);
         int argvLen = ProcStatus.ReadFile(t.Tid, "cmdline"u8, _proc, _io);
