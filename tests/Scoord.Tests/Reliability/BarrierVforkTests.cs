@@ -40,6 +40,7 @@ int main(void)
         using var t = new TracedRun();
         string exe = TracedRun.Compile(t.JournalTree, "vforker", Source);
         using Process run = FaultSupport.Start(t, null, "run", "--", exe);
+        using IDisposable killRun = FaultSupport.KillAtEnd(run);
         FaultSupport.WaitFor(() => File.Exists(t.Path("ready")), "the vfork child");
 
         var sw = Stopwatch.StartNew();

@@ -206,6 +206,7 @@ public sealed class CorruptJournalTests
     {
         using var t = new TracedRun();
         using System.Diagnostics.Process run = FaultSupport.Start(t, null, "run", "--", "sh", "-c", "touch ready; while [ ! -e go ]; do sleep 0.05; done");
+        using IDisposable killRun = FaultSupport.KillAtEnd(run);
         FaultSupport.WaitFor(() => File.Exists(t.Path("ready")), "the run");
         AssertOneLineError(t.Cli.Run("fsck"), "in use");
         File.WriteAllText(t.Path("go"), string.Empty);

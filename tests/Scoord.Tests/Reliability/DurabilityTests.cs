@@ -71,6 +71,7 @@ os.pwritev(fd, [b"d"], 3, os.RWF_DSYNC)
         using var t = new TracedRun();
         string straceOut = t.JournalTree.Combine("strace.txt");
         using Process scoord = FaultSupport.Start(t, null, "run", "--durability", level, "--", "python3", "-c", App);
+        using IDisposable killScoord = FaultSupport.KillAtEnd(scoord);
         FaultSupport.WaitFor(() => File.Exists(t.Path("ready")) && File.ReadAllText(t.Path("ready")).Length > 0, "the app");
         int appPid = int.Parse(File.ReadAllText(t.Path("ready")), System.Globalization.CultureInfo.InvariantCulture);
         int tracer = TracerThread(scoord.Id);

@@ -54,6 +54,7 @@ public sealed class FaultPointTests
         using var t = new TracedRun();
         TreeSnapshot first = FaultSupport.SetUpAndCheckpoint(t);
         using Process scoord = FaultSupport.Start(t, fault, "run", "--", "sh", "-c", "echo x >> d/a; echo new > d/c; rm d/b; touch ready; sleep 30; touch done");
+        using IDisposable killScoord = FaultSupport.KillAtEnd(scoord);
         // `touch` creates, then sets the times: wait until the script sleeps, so the tree no longer moves.
         FaultSupport.WaitFor(() => FaultSupport.ProcessesIn(t.Tree.Path).Exists(p => p.EndsWith(" sleep", StringComparison.Ordinal)), "the app's changes");
         TreeSnapshot second = TreeSnapshot.Take(t.Tree.Path);
@@ -145,6 +146,8 @@ public sealed class FaultPointTests
         Assert.True(File.Exists(Path.Combine(t.Journal, "control.sock")), "the socket file of the killed coordinator stays behind");
 
         using Process next = FaultSupport.Start(t, null, "run", "--", "sh", "-c", "touch ready; while [ ! -e go ]; do sleep 0.05; done");
+
+        using IDisposable killNext = FaultSupport.KillAtEnd(next);
         FaultSupport.WaitFor(() => File.Exists(t.Path("ready")), "the new run");
         // The new coordinator answers on the socket: the checkpoint goes through it, inside the app's run.
         CliResult ckpt = t.Cli.Run("checkpoint", "--name", "after-crash");

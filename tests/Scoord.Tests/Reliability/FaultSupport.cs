@@ -56,6 +56,27 @@ internal static class FaultSupport
         return Process.Start(psi)!;
     }
 
+    /// <summary>Kills (SIGKILL, its traced app dies with it) a background scoord still running when the test ends, failed or not.</summary>
+    public static IDisposable KillAtEnd(Process p) => new Killer(p);
+
+    private sealed class Killer(Process p) : IDisposable
+    {
+        public void Dispose()
+        {
+            try
+            {
+                if (!p.HasExited)
+                {
+                    p.Kill();
+                    p.WaitForExit(10_000);
+                }
+            }
+            catch (InvalidOperationException)
+            {
+            }
+        }
+    }
+
     public static void WaitFor(Func<bool> condition, string what, int seconds = 60)
     {
         var sw = Stopwatch.StartNew();
