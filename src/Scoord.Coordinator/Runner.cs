@@ -131,7 +131,16 @@ public static partial class Runner
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
         }
 
-        RunRecorder.End(store, runRecord, exitStatus);
+        try
+        {
+            RunRecorder.End(store, runRecord, exitStatus);
+        }
+        catch (JournalException e)
+        {
+            // The app has run and its status is what `run` returns; a journal that cannot take the
+            // end-of-run record (e.g. it is full) loses only that record.
+            LogRunEndNotRecorded(logger, e.Message);
+        }
 
         LogFinished(logger, exitStatus);
         return exitStatus;
@@ -307,4 +316,7 @@ public static partial class Runner
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "traced program finished with status {Status}")]
     private static partial void LogFinished(ILogger logger, int status);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "the end of the run was not recorded: {Reason}")]
+    private static partial void LogRunEndNotRecorded(ILogger logger, string reason);
 }

@@ -51,6 +51,18 @@ public sealed class EpochTracker
         _born.Remove((dev, ino));
     }
 
+    /// <summary>
+    /// Forgets everything captured in this epoch, keeping its number: after a journal commit failed, the
+    /// captures of the discarded batch are not in the journal, so every object is captured afresh.
+    /// Capturing more than needed is harmless (the earliest item wins at rollback); less never is.
+    /// </summary>
+    public void ForgetAll()
+    {
+        _touched.Clear();
+        _blocks.Clear();
+        _born.Clear();
+    }
+
     public void NewEpoch()
     {
         Epoch++;

@@ -140,7 +140,10 @@ public sealed class JournalStore : IDisposable
     /// is a RocksDB secondary instance (with a private temporary directory removed on Dispose; call
     /// <see cref="CatchUp"/> to see newer records), otherwise a read-only instance.
     /// </summary>
-    public static JournalStore OpenReadOnly(string dir)
+    public static JournalStore OpenReadOnly(string dir) => OpenReadOnly(dir, checkMeta: true);
+
+    /// <summary>For `scoord fsck`: <paramref name="checkMeta"/> false opens a journal whose header is damaged, so that the rest can be checked.</summary>
+    internal static JournalStore OpenReadOnly(string dir, bool checkMeta)
     {
         ArgumentException.ThrowIfNullOrEmpty(dir);
         string full = Path.GetFullPath(dir);
@@ -174,7 +177,11 @@ public sealed class JournalStore : IDisposable
 
         try
         {
-            CheckMeta(full, db);
+            if (checkMeta)
+            {
+                CheckMeta(full, db);
+            }
+
             return new JournalStore(full, db, options, journalLock: null, secondary, NullLogger.Instance);
         }
         catch

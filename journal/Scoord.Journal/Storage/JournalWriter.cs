@@ -23,7 +23,8 @@ namespace Scoord.Journal;
 /// <item>A completion is keyed by its intent's sequence number; it may be committed lazily (with the
 /// next batch) because a missing completion reads back as "pending", never as a wrong result.</item>
 /// </list>
-/// If <see cref="Commit"/> throws, the batch is kept and no tracee may be resumed on its account.
+/// If <see cref="Commit"/> throws (or <see cref="TryCommit"/> returns false), the batch is discarded and no
+/// tracee may be resumed on its account.
 /// </remarks>
 public sealed partial class JournalWriter : IDisposable
 {
@@ -102,9 +103,40 @@ public sealed partial class JournalWriter : IDisposable
     /// </summary>
     public void Commit(bool sync)
     {
-        if (_pending == 0 && !sync)
+        if (!TryCommit(sync, out Exception? error))
         {
-            return;
+            ThrowHelper.ThrowRocksDb(_dir, "commit", error!);
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="Commit"/>, but a failed write (e.g. ENOSPC on the WAL) returns false with the
+    /// RocksDB error and DISCARDS the batch: none of its records is in the journal, so the caller must
+    /// not let any operation whose intent was in it proceed (the tracer refuses them). Sequence numbers
+    /// taken by the batch leave a gap, which the format allows.
+    /// </summary>
+    public bool TryCommit(bool sync, out Exception? error)
+    {
+        error = null;
+        if (_pending == 0)
+        {
+            if (!sync)
+            {
+                return true;
+            }
+
+            // Nothing buffered: make everything committed so far durable. FlushWAL(sync) fsyncs the WAL
+            // itself, rather than relying on an empty batch being written to it.
+            try
+            {
+                Native.Instance.rocksdb_flush_wal(_db.Handle, 1);
+                return true;
+            }
+            catch (RocksDbException e)
+            {
+                error = e;
+                return false;
+            }
         }
 
         try
@@ -113,10 +145,20 @@ public sealed partial class JournalWriter : IDisposable
         }
         catch (RocksDbException e)
         {
-            ThrowHelper.ThrowRocksDb(_dir, "commit", e);
+            error = e;
+            Discard();
+            _checkpointNames = null; // a checkpoint in the discarded batch does not exist: reload the ids and names
+            return false;
         }
 
         _bytesWritten += _batchBytes;
+        Discard();
+        return true;
+    }
+
+    /// <summary>Drops every buffered record (after a commit, or when the commit failed).</summary>
+    private void Discard()
+    {
         _batchBytes = 0;
         _pending = 0;
         _batch.Clear();

@@ -171,6 +171,12 @@ internal sealed class JournalHistory
             op.CreatedKey = KeyOf(made);
             CreatedAt.TryAdd(op.CreatedKey, op.Seq);
         }
+        else if (op.Class == OpClass.Create && op.Pending)
+        {
+            // scoord died (or the tracee was killed) after the syscall and before its completion: the
+            // created object's identity is unknown. The first object later seen at that path is it.
+            _pendingCreations[op.Path] = op.Seq;
+        }
 
         op.ItemKeys = new ObjKey[op.Items.Count];
         for (int n = 0; n < op.Items.Count; n++)
@@ -194,7 +200,12 @@ internal sealed class JournalHistory
             switch (i.Kind)
             {
                 case UndoKind.ObjectState when i.Existed:
-                    Earliest.TryAdd(id, i);
+                    if (Earliest.TryAdd(id, i) && _pendingCreations.Count > 0
+                        && _pendingCreations.Remove(PathText.ToText(i.Path), out ulong createdAt) && createdAt < op.Seq)
+                    {
+                        CreatedAt.TryAdd(id, createdAt);
+                    }
+
                     AddName(id, i.Path);
                     break;
                 case UndoKind.PostState when i.Existed:
@@ -219,6 +230,7 @@ internal sealed class JournalHistory
     }
 
     private readonly HashSet<FileId> _seen = new();
+    private readonly Dictionary<string, ulong> _pendingCreations = new(StringComparer.Ordinal);
 
     /// <summary>Every name the journal recorded for each object up to the checkpoint (read only when needed).</summary>
     public static Dictionary<FileId, HashSet<string>> NamesBefore(JournalReader reader, ulong checkpointSeq)

@@ -48,6 +48,13 @@ public sealed partial class RollbackEngine
         UndoCreate(op.Path2, id, op);
     }
 
+    /// <summary>
+    /// File times come from the kernel's coarse clock (one tick, up to 10 ms at HZ=100, behind CLOCK_REALTIME),
+    /// the intent's time from the fine one: a file created by the syscall of a pending intent can have a ctime
+    /// a little before the intent's time. (The intent also recorded the name as absent when it was decoded.)
+    /// </summary>
+    private const long CoarseClockSlackNs = 20_000_000;
+
     /// <summary>Removes the name a creation made, if it still names the object created.</summary>
     private void UndoCreate(string path, ObjKey created, HistoryOp op)
     {
@@ -74,7 +81,7 @@ public sealed partial class RollbackEngine
 
         bool ours = created.IsKnown
             ? IdOf(st) == Cur(created)
-            : (st.st_ctime_sec * 1_000_000_000) + st.st_ctime_nsec >= op.Entry.TimeNs; // pending: made after the intent
+            : (st.st_ctime_sec * 1_000_000_000) + st.st_ctime_nsec >= op.Entry.TimeNs - CoarseClockSlackNs; // pending: made after the intent
         if (!ours && !_force)
         {
             ConflictNow($"{path} is not the object the journal created");

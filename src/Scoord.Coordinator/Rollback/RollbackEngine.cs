@@ -1,5 +1,6 @@
 using Scoord.Interceptors.Undo;
 using Scoord.Journal;
+using Scoord.Journal.Faults;
 using Scoord.Journal.Model;
 using Scoord.Journal.Undo;
 using static Scoord.Interceptors.Interop.Libc;
@@ -177,6 +178,7 @@ public sealed partial class RollbackEngine
 
     private void Step()
     {
+        FaultInjection.Hit(FaultPoint.RollbackMidway);
         _done++;
         if (_progress is not null && (_done & 255) == 0)
         {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Scoord.Coordinator.Control;
 using Scoord.Interceptors;
 using Scoord.Journal;
+using Scoord.Journal.Faults;
 using static Scoord.Interceptors.Interop.Libc;
 
 namespace Scoord.Coordinator.Tracing;
@@ -193,11 +194,18 @@ internal sealed unsafe partial class Tracer : ICheckpointTaker
             }
 
             RunCheckpointHook(); // throws (and so writes nothing) when the hook fails
+            FaultInjection.Hit(FaultPoint.CheckpointBeforeRecord);
             RecordUnmappedMappings(); // their files' post-states belong to the epoch that wrote them
             CheckpointInfo info = _writer.AppendCheckpoint(name, Clock.NowNs());
             _capture.Epoch.NewEpoch();
             RecaptureMappings(); // memory writes to shared mappings make no syscall: capture them for the new epoch
-            _writer.Commit(sync: true);
+            if (!_writer.TryCommit(sync: true, out Exception? error))
+            {
+                JournalFailed(error!); // no checkpoint, and the new epoch's captures are forgotten
+                throw new ScoordException("the checkpoint could not be written to the journal: " + error!.Message.ReplaceLineEndings(" ").Trim());
+            }
+
+            FaultInjection.Hit(FaultPoint.CheckpointAfterRecord);
             Log.CheckpointTaken(_logger, info.Id, info.Name, _tracees.Count);
             return info;
         }

@@ -64,9 +64,11 @@ internal sealed unsafe partial class Tracer
             case DecodeKind.Sync:
                 // A durability point: everything journaled so far reaches stable storage before the app's sync runs.
                 Flush();
-                if (_options.Durability != Durability.Process)
+                if (_options.Durability != Durability.Process && !_writer.TryCommit(sync: true, out Exception? syncError))
                 {
-                    _writer.Commit(sync: true);
+                    // The journal is not durable: the app's data must not be synced before it.
+                    RefuseNow(t, JournalFailed(syncError!));
+                    return;
                 }
 
                 Resume(t, PTRACE_CONT, 0);
@@ -118,6 +120,11 @@ internal sealed unsafe partial class Tracer
                 ulong seq = _writer.AppendIntent(intent, _path.AsSpan(0, pathLen), _path2.AsSpan(0, path2Len));
                 CaptureUndo(t, seq, ref intent, pathLen, path2Len);
                 MarkInFlight(t);
+                if (_options.Durability == Durability.SyncPoints && IsSyncPoint(intent))
+                {
+                    _batchSyncPoint = true; // this op makes the app's data durable: the journal must be first
+                }
+
                 t.PendingOp = intent.Op;
                 if (AppCheckpointsEnabled && t.PostDup >= 0)
                 {
@@ -141,6 +148,23 @@ internal sealed unsafe partial class Tracer
             _dupFd = -1;
         }
     }
+
+    /// <summary>
+    /// Journaled ops that make data durable by themselves: an open with O_SYNC/O_DSYNC, a write through an
+    /// fd opened so (OpFlags holds the fd's status flags for the write family), pwritev2 with RWF_SYNC/RWF_DSYNC.
+    /// Under sync-points their batch is committed with a WAL fsync before they proceed.
+    /// </summary>
+    private bool IsSyncPoint(in OpIntent intent) => intent.Op switch
+    {
+        OpCode.Open or OpCode.Openat or OpCode.Openat2 or OpCode.Write or OpCode.Writev or OpCode.Pwrite64 or OpCode.Pwritev
+            => (intent.OpFlags & O_DSYNC) != 0,
+        OpCode.Pwritev2 => (intent.OpFlags & O_DSYNC) != 0 || (_info.args[5] & (RWF_DSYNC | RWF_SYNC)) != 0,
+        _ => false,
+    };
+
+    private const ulong O_DSYNC = 0x1000; // O_SYNC is O_DSYNC | __O_SYNC
+    private const ulong RWF_DSYNC = 0x2;
+    private const ulong RWF_SYNC = 0x4;
 
     private void RefuseAndJournal(Tracee t, OpCode op, Errno errno, IntentFlags flags)
     {

@@ -4,6 +4,7 @@ using Scoord.Interceptors;
 using Scoord.Interceptors.Seccomp;
 using Scoord.Interceptors.Syscalls;
 using Scoord.Journal;
+using Scoord.Journal.Faults;
 using Scoord.Journal.Model;
 using static Scoord.Interceptors.Interop.Libc;
 
@@ -158,7 +159,18 @@ internal sealed unsafe partial class Tracer
     {
         if (_writer.PendingRecords > 0)
         {
-            _writer.Commit(sync: _options.Durability == Durability.Strict);
+            FaultInjection.Hit(FaultPoint.RunBeforeCommit);
+            bool sync = _options.Durability == Durability.Strict || _batchSyncPoint;
+            _batchSyncPoint = false;
+            if (!CommitOrRefuse(sync))
+            {
+                return;
+            }
+        }
+
+        if (_deferredCount > 0)
+        {
+            FaultInjection.Hit(FaultPoint.RunAfterIntent);
         }
 
         for (int i = 0; i < _deferredCount; i++)
@@ -450,6 +462,15 @@ internal sealed unsafe partial class Tracer
 
         if (t.State == TraceeState.InJournaledSyscall)
         {
+            FaultInjection.Hit(FaultPoint.RunBeforeCompletion);
+            if (FaultInjection.Fires(FaultPoint.TraceeKillBeforeCompletion))
+            {
+                // Fault injection: the tracee dies between its syscall and its completion record.
+                kill(t.Tid, SIGKILL);
+                ptrace(PTRACE_CONT, t.Tid, 0, 0);
+                return;
+            }
+
             bool failed = _info.is_error != 0;
             var c = new OpCompletion
             {

@@ -1,0 +1,46 @@
+using System.CommandLine;
+using System.Globalization;
+using Scoord.Journal.Checking;
+
+namespace Scoord.Cli.Commands;
+
+/// <summary>
+/// `scoord fsck`: checks every record of the journal and the references between families; prints one
+/// line per damage, then a summary. Exit 0 when clean, 1 when damaged (or when the journal cannot be opened).
+/// </summary>
+internal sealed class FsckCommand
+{
+    private readonly CliApplication _app;
+
+    public FsckCommand(CliApplication app)
+    {
+        _app = app;
+        Command = new Command("fsck", "Check every record of the journal; report each damage on one line");
+        Command.SetAction(parseResult => _app.Execute(parseResult, "fsck", Execute));
+    }
+
+    public Command Command { get; }
+
+    private static int Execute(CommandContext context)
+    {
+        JournalCheckReport r = JournalChecker.Check(context.JournalDirectory);
+        foreach (string d in r.Damage)
+        {
+            context.Stdout.WriteLine("damaged: " + d);
+        }
+
+        CultureInfo c = CultureInfo.InvariantCulture;
+        context.Stdout.WriteLine(string.Format(
+            c,
+            "journal {0}: {1} records ({2} intents, {3} completions, {4} undo items, {5} checkpoints), last seq {6}: {7}",
+            r.Directory,
+            r.Records,
+            r.Intents,
+            r.Completions,
+            r.UndoItems,
+            r.Checkpoints,
+            r.LastSeq,
+            r.IsClean ? "clean" : r.Damage.Count.ToString(c) + " damaged"));
+        return r.IsClean ? ExitCodes.Success : ExitCodes.Failure;
+    }
+}
