@@ -18,25 +18,7 @@ public sealed class BarrierVforkTests
     public void CheckpointsOfAShellLoopThatVforks_AllComplete()
     {
         using var t = new TracedRun();
-        string bin = ScoordCli.BinaryPath;
-        var psi = new ProcessStartInfo(bin.EndsWith(".dll", StringComparison.Ordinal) ? "dotnet" : bin)
-        {
-            WorkingDirectory = t.Tree.Path,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        if (bin.EndsWith(".dll", StringComparison.Ordinal))
-        {
-            psi.ArgumentList.Add(bin);
-        }
-
-        foreach (string a in new[] { "run", "--", "sh", "-c", "echo a > a; while [ ! -e go ]; do sleep 0.005; done" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["SCOORD_JOURNAL"] = t.Journal;
-        using Process app = Process.Start(psi)!;
+        using Process app = ScoordProcess.Start(t.Journal, t.Tree.Path, ["run", "--", "sh", "-c", "echo a > a; while [ ! -e go ]; do sleep 0.005; done"]);
         try
         {
             var sw = Stopwatch.StartNew();

@@ -176,27 +176,8 @@ public sealed class ControlSocketTests
         Assert.Equal(names.Length, names.Distinct().Count());
     }
 
-    private static Process StartRun(TracedRun run, string script)
-    {
-        string scoord = ScoordCli.BinaryPath;
-        var psi = new ProcessStartInfo(scoord.EndsWith(".dll", StringComparison.Ordinal) ? "dotnet" : scoord)
-        {
-            WorkingDirectory = run.Tree.Path,
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-        };
-        if (scoord.EndsWith(".dll", StringComparison.Ordinal))
-        {
-            psi.ArgumentList.Add(scoord);
-        }
-
-        foreach (string a in new[] { "--journal", run.Journal, "run", "--", "sh", "-c", script })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        return Process.Start(psi)!;
-    }
+    private static Process StartRun(TracedRun run, string script) =>
+        ScoordProcess.Start(run.Journal, run.Tree.Path, ["--journal", run.Journal, "run", "--", "sh", "-c", script], redirectOutput: false, redirectInput: true);
 
     private static void WaitForSocket(string journal, Process coordinator)
     {

@@ -29,24 +29,7 @@ internal static class FaultSupport
     /// <summary>`scoord ARGS` in the background (journal and tree of <paramref name="t"/>), with an optional fault armed.</summary>
     public static Process Start(TracedRun t, string? fault, params string[] args)
     {
-        string bin = ScoordCli.BinaryPath;
-        var psi = new ProcessStartInfo(bin.EndsWith(".dll", StringComparison.Ordinal) ? "dotnet" : bin)
-        {
-            WorkingDirectory = t.Tree.Path,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        if (bin.EndsWith(".dll", StringComparison.Ordinal))
-        {
-            psi.ArgumentList.Add(bin);
-        }
-
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["SCOORD_JOURNAL"] = t.Journal;
+        ProcessStartInfo psi = ScoordProcess.StartInfo(t.Journal, t.Tree.Path, args);
         psi.Environment.Remove("SCOORD_FAULT");
         if (fault is not null)
         {

@@ -73,20 +73,7 @@ public sealed class RollbackResumeTests
         using var t = new TracedRun();
         Assert.Equal(0, t.Sh("echo one > f").ExitCode);
         Assert.Equal(0, t.Cli.Run("checkpoint").ExitCode);
-        string bin = ScoordCli.BinaryPath;
-        var psi = new ProcessStartInfo(bin.EndsWith(".dll", StringComparison.Ordinal) ? "dotnet" : bin) { WorkingDirectory = t.Tree.Path };
-        if (bin.EndsWith(".dll", StringComparison.Ordinal))
-        {
-            psi.ArgumentList.Add(bin);
-        }
-
-        foreach (string a in new[] { "run", "--", "sh", "-c", "echo two > f; exec sleep 120" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["SCOORD_JOURNAL"] = t.Journal;
-        using Process app = Process.Start(psi)!;
+        using Process app = ScoordProcess.Start(t.Journal, t.Tree.Path, ["run", "--", "sh", "-c", "echo two > f; exec sleep 120"], redirectOutput: false);
         var sw = Stopwatch.StartNew();
         while (File.ReadAllText(t.Path("f")) != "two\n" && sw.Elapsed < TimeSpan.FromSeconds(60))
         {

@@ -17,7 +17,7 @@ public sealed class GroupTests
     /// <summary>`scoord run` of a first application that waits until <c>release</c> exists (created outside scoord).</summary>
     private static Process StartFirst(TracedRun t, string script = "echo a > first.txt; while [ ! -e release ]; do sleep 0.05; done")
     {
-        Process first = StartScoord(t, t.Tree.Path, null, "run", "--", "sh", "-c", script);
+        Process first = StartScoord(t, t.Tree.Path, "run", "--", "sh", "-c", script);
         WaitFor(() => File.Exists(t.Path("first.txt")) || first.HasExited, "the first application");
         if (first.HasExited)
         {
@@ -27,34 +27,8 @@ public sealed class GroupTests
         return first;
     }
 
-    private static Process StartScoord(TracedRun t, string cwd, IDictionary<string, string>? env, params string[] args)
-    {
-        string bin = ScoordCli.BinaryPath;
-        var psi = new ProcessStartInfo(bin.EndsWith(".dll", StringComparison.Ordinal) ? "dotnet" : bin)
-        {
-            WorkingDirectory = cwd,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        if (bin.EndsWith(".dll", StringComparison.Ordinal))
-        {
-            psi.ArgumentList.Add(bin);
-        }
-
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["SCOORD_JOURNAL"] = t.Journal;
-        foreach (KeyValuePair<string, string> kv in env ?? new Dictionary<string, string>())
-        {
-            psi.Environment[kv.Key] = kv.Value;
-        }
-
-        return Process.Start(psi)!;
-    }
+    private static Process StartScoord(TracedRun t, string cwd, params string[] args) =>
+        ScoordProcess.Start(t.Journal, cwd, args, redirectInput: true);
 
     private static void WaitFor(Func<bool> condition, string what)
     {
@@ -78,8 +52,9 @@ public sealed class GroupTests
         using var t = new TracedRun();
         using Process first = StartFirst(t);
         Directory.CreateDirectory(t.Path("sub"));
-        using Process joined = StartScoord(t, t.Path("sub"), new Dictionary<string, string> { ["GROUP_TEST"] = "from-the-joiner" },
-            "run", "--", "sh", "-c", "read line; echo \"got $line in $(pwd) with $GROUP_TEST\"; echo to-stderr >&2; echo made > here.txt; exit 7");
+        using Process joined = ScoordProcess.Start(t.Journal, t.Path("sub"),
+            ["run", "--", "sh", "-c", "read line; echo \"got $line in $(pwd) with $GROUP_TEST\"; echo to-stderr >&2; echo made > here.txt; exit 7"],
+            new Dictionary<string, string> { ["GROUP_TEST"] = "from-the-joiner" }, redirectInput: true);
         joined.StandardInput.WriteLine("hello");
         joined.StandardInput.Close();
         string stdout = joined.StandardOutput.ReadToEnd();
@@ -112,7 +87,7 @@ public sealed class GroupTests
     {
         using var t = new TracedRun();
         using Process first = StartFirst(t);
-        using Process joined = StartScoord(t, t.Tree.Path, null,
+        using Process joined = StartScoord(t, t.Tree.Path,
             "run", "--", "sh", "-c", "trap 'echo interrupted > int.txt; exit 9' INT; echo up > up.txt; while :; do sleep 0.05; done");
         WaitFor(() => File.Exists(t.Path("up.txt")), "the joined program");
         Thread.Sleep(200);
@@ -130,7 +105,7 @@ public sealed class GroupTests
     {
         using var t = new TracedRun();
         using Process first = StartFirst(t);
-        using Process joined = StartScoord(t, t.Tree.Path, null,
+        using Process joined = StartScoord(t, t.Tree.Path,
             "run", "--", "sh", "-c", "trap 'echo hangup > hup.txt; exit 1' HUP; echo up > up.txt; while :; do sleep 0.05; done");
         WaitFor(() => File.Exists(t.Path("up.txt")), "the joined program");
         joined.Kill();
@@ -145,7 +120,7 @@ public sealed class GroupTests
     {
         using var t = new TracedRun();
         using Process first = StartFirst(t);
-        using Process joined = StartScoord(t, t.Tree.Path, null,
+        using Process joined = StartScoord(t, t.Tree.Path,
             "run", "--", "sh", "-c", "echo up > up.txt; while [ ! -e release ]; do sleep 0.05; done; exit 4");
         WaitFor(() => File.Exists(t.Path("up.txt")), "the joined program");
 
@@ -178,9 +153,9 @@ public sealed class GroupTests
         using var t = new TracedRun();
         // Both applications append numbered lines as fast as they can while the checkpoint is taken.
         const string Loop = "i=0; while [ ! -e release ]; do i=$((i+1)); echo $i >> {0}; done";
-        using Process first = StartScoord(t, t.Tree.Path, null, "run", "--", "sh", "-c", "echo a > first.txt; " + string.Format(System.Globalization.CultureInfo.InvariantCulture, Loop, "a.log"));
+        using Process first = StartScoord(t, t.Tree.Path, "run", "--", "sh", "-c", "echo a > first.txt; " + string.Format(System.Globalization.CultureInfo.InvariantCulture, Loop, "a.log"));
         WaitFor(() => File.Exists(t.Path("a.log")), "the first application");
-        using Process joined = StartScoord(t, t.Tree.Path, null, "run", "--", "sh", "-c", string.Format(System.Globalization.CultureInfo.InvariantCulture, Loop, "b.log"));
+        using Process joined = StartScoord(t, t.Tree.Path, "run", "--", "sh", "-c", string.Format(System.Globalization.CultureInfo.InvariantCulture, Loop, "b.log"));
         WaitFor(() => File.Exists(t.Path("b.log")) && new FileInfo(t.Path("b.log")).Length > 20, "the joined application");
 
         CliResult ckpt = t.Cli.Run("checkpoint", "--name", "both");
@@ -212,65 +187,32 @@ public sealed class GroupTests
         using var t = new TracedRun();
         using Process first = StartFirst(t);
         string session = "scoord-join-" + Environment.ProcessId;
-        string bin = ScoordCli.BinaryPath;
-        string scoord = bin.EndsWith(".dll", StringComparison.Ordinal) ? $"dotnet {bin}" : bin;
-        Tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", "-c", t.Tree.Path,
+        string scoord = Tmux.ScoordCommand();
+        Tmux.Run("new-session", "-d", "-s", session, "-x", "120", "-y", "40", "-c", t.Tree.Path,
             $"SCOORD_JOURNAL={t.Journal} {scoord} run -- python3 -q; echo SCOORD-EXIT=$?; sleep 60");
         try
         {
-            WaitForScreen(session, ">>>");
-            Tmux("send-keys", "-t", session, "print(6*7)", "Enter");
-            WaitForScreen(session, "42");
-            Tmux("send-keys", "-t", session, "import time; time.sleep(30)", "Enter");
+            Tmux.WaitForScreen(session, ">>>");
+            Tmux.Run("send-keys", "-t", session, "print(6*7)", "Enter");
+            Tmux.WaitForScreen(session, "42");
+            Tmux.Run("send-keys", "-t", session, "import time; time.sleep(30)", "Enter");
             Thread.Sleep(500);
-            Tmux("send-keys", "-t", session, "C-c");
-            WaitForScreen(session, "KeyboardInterrupt");
-            Tmux("send-keys", "-t", session, "open('joined.txt', 'w').write('in the group')", "Enter");
-            WaitForScreen(session, "12");
-            Tmux("send-keys", "-t", session, "exit(3)", "Enter");
-            WaitForScreen(session, "SCOORD-EXIT=3");
+            Tmux.Run("send-keys", "-t", session, "C-c");
+            Tmux.WaitForScreen(session, "KeyboardInterrupt");
+            Tmux.Run("send-keys", "-t", session, "open('joined.txt', 'w').write('in the group')", "Enter");
+            Tmux.WaitForScreen(session, "12");
+            Tmux.Run("send-keys", "-t", session, "exit(3)", "Enter");
+            Tmux.WaitForScreen(session, "SCOORD-EXIT=3");
         }
         finally
         {
-            Tmux("kill-session", "-t", session);
+            Tmux.Run("kill-session", "-t", session);
         }
 
         Assert.Equal("in the group", File.ReadAllText(t.Path("joined.txt")));
         Assert.False(first.HasExited, "the first application must keep running");
         Assert.Contains(t.Log(), l => l.Op == "write" && l.Path == t.Path("joined.txt"));
         Release(t, first);
-    }
-
-    private static string Tmux(params string[] args)
-    {
-        var psi = new ProcessStartInfo("tmux") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using Process p = Process.Start(psi)!;
-        string output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return output;
-    }
-
-    private static string WaitForScreen(string session, string text)
-    {
-        var sw = Stopwatch.StartNew();
-        string screen = "";
-        while (sw.Elapsed < s_wait)
-        {
-            screen = Tmux("capture-pane", "-p", "-t", session);
-            if (screen.Contains(text, StringComparison.Ordinal))
-            {
-                return screen;
-            }
-
-            Thread.Sleep(100);
-        }
-
-        throw new Xunit.Sdk.XunitException($"'{text}' never appeared on the terminal:\n{screen}");
     }
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]

@@ -16,27 +16,7 @@ internal static class SyncSupport
     /// <summary>Starts `scoord ARGS` in the tree with the run's journal; stdout and stderr are collected as they come.</summary>
     public static BackgroundScoord Start(TracedRun t, params string[] args)
     {
-        string bin = ScoordCli.BinaryPath;
-        bool dll = bin.EndsWith(".dll", StringComparison.Ordinal);
-        var psi = new ProcessStartInfo(dll ? "dotnet" : bin)
-        {
-            WorkingDirectory = t.Tree.Path,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        if (dll)
-        {
-            psi.ArgumentList.Add(bin);
-        }
-
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["SCOORD_JOURNAL"] = t.Journal;
+        ProcessStartInfo psi = ScoordProcess.StartInfo(t.Journal, t.Tree.Path, args, redirectInput: true);
         return new BackgroundScoord(psi);
     }
 

@@ -6,28 +6,7 @@ namespace Scoord.Tests.Tracing;
 /// <summary>kill -9 of scoord, and a second coordinator on the same journal.</summary>
 public sealed class CrashTests
 {
-    private static Process StartScoord(TracedRun t, params string[] args)
-    {
-        string bin = ScoordCli.BinaryPath;
-        var psi = new ProcessStartInfo(bin.EndsWith(".dll", StringComparison.Ordinal) ? "dotnet" : bin)
-        {
-            WorkingDirectory = t.Tree.Path,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        if (bin.EndsWith(".dll", StringComparison.Ordinal))
-        {
-            psi.ArgumentList.Add(bin);
-        }
-
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["SCOORD_JOURNAL"] = t.Journal;
-        return Process.Start(psi)!;
-    }
+    private static Process StartScoord(TracedRun t, params string[] args) => ScoordProcess.Start(t.Journal, t.Tree.Path, args);
 
     private static void WaitFor(Func<bool> condition, string what)
     {
