@@ -86,6 +86,8 @@ public static partial class Runner
             {
                 Interop.Libc.kill(mainPid, Interop.Libc.SIGTERM);
             }
+
+            tracer.SignalJoinedApplications(Interop.Libc.SIGTERM); // the whole group ends, not only the first program
         });
 
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);

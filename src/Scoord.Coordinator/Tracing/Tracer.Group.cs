@@ -22,6 +22,8 @@ internal sealed unsafe partial class Tracer : IApplicationGroup
     private readonly ConcurrentQueue<WorkItem> _work = new();
     private readonly Dictionary<int, Application> _appsByPid = new();
     private readonly List<Application> _apps = new();
+    // Joined applications still running, by pid (= process group): read by the SIGTERM handler's thread.
+    private readonly ConcurrentDictionary<int, int> _runningJoined = new();
     private FilterOptions _filterOptions;
     private string _launcherPath = string.Empty;
     private int _nextAppId = 1;
@@ -153,6 +155,7 @@ internal sealed unsafe partial class Tracer : IApplicationGroup
         _tracees[pid] = new Tracee { Tid = pid, Process = process, Started = true };
         _apps.Add(app);
         _appsByPid[pid] = app;
+        _runningJoined[pid] = app.Id;
         // Its own stdio decides which of fds 0-2 may be written without a stop (regular files may not).
         launcher.SendFilter(FilterGenerator.Build(_filterOptions with { StdioFastFds = FastFds(stdio) }));
         Log.Joined(_logger, app.Id, pid, request.Argv[0]);
@@ -174,11 +177,21 @@ internal sealed unsafe partial class Tracer : IApplicationGroup
         return mask;
     }
 
+    /// <summary>Sends <paramref name="signal"/> to the process group of every joined application still running (any thread).</summary>
+    public void SignalJoinedApplications(int signal)
+    {
+        foreach (int pid in _runningJoined.Keys)
+        {
+            kill(-pid, signal);
+        }
+    }
+
     /// <summary>A process ended: if it was an application's main process, its exit status goes to whoever waits.</summary>
     private void ApplicationProcessExited(int tgid, int status)
     {
         if (_appsByPid.Remove(tgid, out Application? app))
         {
+            _runningJoined.TryRemove(tgid, out _);
             int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
             app.ExitStatus = code;
             app.Exit.TrySetResult(code);

@@ -116,6 +116,23 @@ public sealed class GroupTests
     }
 
     [Fact]
+    public void SigtermToTheCoordinator_EndsEveryApplicationOfTheGroup()
+    {
+        using var t = new TracedRun();
+        using Process first = StartFirst(t);
+        using Process joined = StartScoord(t, t.Tree.Path,
+            "run", "--", "sh", "-c", "trap 'echo terminated > term.txt; exit 5' TERM; echo up > up.txt; while :; do sleep 0.05; done");
+        WaitFor(() => File.Exists(t.Path("up.txt")), "the joined program");
+        Thread.Sleep(200);
+        Assert.Equal(0, Kill(first.Id, 15));
+        Assert.True(first.WaitForExit(60_000), "the coordinator did not end");
+        Assert.True(joined.WaitForExit(60_000), "the joined scoord run did not end");
+        Assert.Equal(128 + 15, first.ExitCode);
+        Assert.Equal(5, joined.ExitCode);
+        Assert.Equal("terminated\n", File.ReadAllText(t.Path("term.txt")));
+    }
+
+    [Fact]
     public void Status_ListsTheGroupsApplicationsAndProcesses()
     {
         using var t = new TracedRun();
