@@ -29,6 +29,8 @@ public enum IntentFlags : ushort
     PathUnreadable = 4,
     /// <summary>The operation was performed by `scoord rollback` (restoring a checkpoint), not by the app.</summary>
     Rollback = 8,
+    /// <summary>An operation on an open file whose last name was removed: the path is the name it had.</summary>
+    Deleted = 16,
 }
 
 /// <summary>

@@ -8,7 +8,13 @@ namespace Scoord.Journal;
 public sealed partial class JournalReader
 {
     /// <summary>Undo items of intents with seq in [fromSeq, toSeq], in (seq, part) order.</summary>
-    public IEnumerable<UndoItem> ReadUndo(ulong fromSeq, ulong toSeq = ulong.MaxValue)
+    public IEnumerable<UndoItem> ReadUndo(ulong fromSeq, ulong toSeq = ulong.MaxValue) => ReadUndo(fromSeq, toSeq, skipBulkData: false);
+
+    /// <summary>
+    /// As <see cref="ReadUndo(ulong, ulong)"/>; with <paramref name="skipBulkData"/> Blocks and Content items
+    /// come without their bytes (fetch them with <see cref="ReadUndoItem"/> when needed).
+    /// </summary>
+    public IEnumerable<UndoItem> ReadUndo(ulong fromSeq, ulong toSeq, bool skipBulkData)
     {
         using Iterator it = NewIterator(JournalLayout.UndoFamily);
         byte[] start = new byte[12];
@@ -28,13 +34,32 @@ public sealed partial class JournalReader
             }
 
             uint part = BinaryPrimitives.ReadUInt32BigEndian(key[8..]);
-            if (!UndoCodec.TryDecode(seq, part, it.GetValueSpan(), out UndoItem? item, out DecodeError error))
+            if (!UndoCodec.TryDecode(seq, part, it.GetValueSpan(), skipBulkData, out UndoItem? item, out DecodeError error))
             {
                 ThrowHelper.ThrowDamagedRecord(_store.Directory, seq, JournalLayout.UndoFamily, error);
             }
 
             yield return item!;
         }
+    }
+
+    /// <summary>One undo item, whole (with its bytes); null when there is none under (seq, part).</summary>
+    public UndoItem? ReadUndoItem(ulong seq, uint part)
+    {
+        byte[] key = new byte[12];
+        UndoCodec.WriteKey(key, seq, part);
+        byte[]? value = _store.Db.Get(key, _store.Family(JournalLayout.UndoFamily), _store.ReadOptions);
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (!UndoCodec.TryDecode(seq, part, value, out UndoItem? item, out DecodeError error))
+        {
+            ThrowHelper.ThrowDamagedRecord(_store.Directory, seq, JournalLayout.UndoFamily, error);
+        }
+
+        return item;
     }
 
     /// <summary>Total bytes of undo values for intents with seq in [fromSeq, toSeq].</summary>

@@ -92,6 +92,14 @@ public static class UndoCodec
 
     /// <summary>Decodes one undo value; never throws on damaged input.</summary>
     public static bool TryDecode(ulong seq, uint part, ReadOnlySpan<byte> input, out UndoItem? item, out DecodeError error)
+        => TryDecode(seq, part, input, skipBulkData: false, out item, out error);
+
+    /// <summary>
+    /// Decodes one undo value; with <paramref name="skipBulkData"/> the bytes of Blocks and Content items
+    /// are checked but not copied (their <see cref="UndoItem.Length"/> still says how many there are): a
+    /// reader that looks at the history of many files fetches the bytes it needs later, by key.
+    /// </summary>
+    public static bool TryDecode(ulong seq, uint part, ReadOnlySpan<byte> input, bool skipBulkData, out UndoItem? item, out DecodeError error)
     {
         item = null;
         if (!RecordCodec.TryReadFrame(input, out RecordType type, out _, out ReadOnlySpan<byte> p, out error))
@@ -112,7 +120,8 @@ public static class UndoCodec
         }
 
         int at = FixedSize;
-        if (!TryString(p, ref at, out byte[] path) || !TryString(p, ref at, out byte[] data) || p.Length - at < 4)
+        bool bulk = skipBulkData && (UndoKind)p[0] is UndoKind.Blocks or UndoKind.Content;
+        if (!TryString(p, ref at, out byte[] path) || !TryString(p, ref at, out byte[] data, copy: !bulk) || p.Length - at < 4)
         {
             error = DecodeError.StringOutOfBounds;
             return false;
@@ -178,7 +187,7 @@ public static class UndoCodec
         return true;
     }
 
-    private static bool TryString(ReadOnlySpan<byte> p, ref int at, out byte[] value)
+    private static bool TryString(ReadOnlySpan<byte> p, ref int at, out byte[] value, bool copy = true)
     {
         value = [];
         if (p.Length - at < 4)
@@ -192,7 +201,7 @@ public static class UndoCodec
             return false;
         }
 
-        value = p.Slice(at + 4, (int)len).ToArray();
+        value = copy ? p.Slice(at + 4, (int)len).ToArray() : [];
         at += 4 + (int)len;
         return true;
     }

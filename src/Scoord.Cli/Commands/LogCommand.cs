@@ -7,6 +7,7 @@ using Scoord.Cli.Filtering;
 using Scoord.Cli.Logging;
 using Scoord.Cli.Output;
 using Scoord.Journal;
+using Scoord.Journal.Undo;
 
 namespace Scoord.Cli.Commands;
 
@@ -23,6 +24,7 @@ internal sealed class LogCommand
     private readonly Option<bool> _failed = new("--failed") { Description = "Only failed operations" };
     private readonly Option<bool> _follow = new("--follow", "-f") { Description = "Keep printing new operations while a coordinator runs" };
     private readonly Option<string?> _sinceSeq = new("--since-seq") { Description = "Only operations after sequence number N", HelpName = "N" };
+    private readonly Option<bool> _undo = new("--undo") { Description = "Also print each operation's undo items (state before, pre-images, post-state), one indented line each" };
 
     public LogCommand(CliApplication app)
     {
@@ -36,6 +38,7 @@ internal sealed class LogCommand
             _failed,
             _follow,
             _sinceSeq,
+            _undo,
         };
         Command.SetAction(parseResult => _app.Execute(parseResult, "log", context => Execute(parseResult, context), _ => BuildFilter(parseResult, out ulong _)));
     }
@@ -46,6 +49,10 @@ internal sealed class LogCommand
     {
         LogFilter filter = BuildFilter(parseResult, out ulong from);
         bool json = parseResult.GetValue(_json);
+        if (parseResult.GetValue(_undo) && (json || parseResult.GetValue(_follow)))
+        {
+            throw new UsageException("--undo: only in the table form (not with --json or --follow)");
+        }
 
         using IEntryWriter writer = json ? new LogJsonWriter(context.Stdout) : new LogTableWriter(context.Stdout);
         if (parseResult.GetValue(_follow))
@@ -55,13 +62,27 @@ internal sealed class LogCommand
 
         using JournalStore store = JournalStore.OpenReadOnly(context.JournalDirectory);
         long read = 0, printed = 0;
+        using IEnumerator<UndoItem>? undo = parseResult.GetValue(_undo) ? store.Reader.ReadUndo(from, ulong.MaxValue, skipBulkData: true).GetEnumerator() : null;
+        bool haveUndo = undo?.MoveNext() ?? false;
         foreach (JournalEntry e in store.Reader.Read(from))
         {
             read++;
-            if (filter.IsMatch(e))
+            bool match = filter.IsMatch(e);
+            if (match)
             {
                 writer.Write(e);
                 printed++;
+            }
+
+            while (haveUndo && undo!.Current.Seq <= e.Seq)
+            {
+                if (match && undo.Current.Seq == e.Seq)
+                {
+                    writer.Flush();
+                    context.Stdout.WriteLine(UndoText.Describe(undo.Current));
+                }
+
+                haveUndo = undo.MoveNext();
             }
         }
 

@@ -63,10 +63,22 @@ internal sealed partial class RollbackCommand
 
             context.Stdout.WriteLine(string.Create(ci, $"dry run: {r.Planned.Count} change(s) to roll back to checkpoint {r.Checkpoint.Id} ({name}); nothing changed"));
         }
+        else if (r.Actions == 0 && r.Errors.Count == 0)
+        {
+            context.Stdout.WriteLine(string.Create(ci, $"checkpoint {r.Checkpoint.Id} ({name}): the files the journal knows are already as they were; nothing to do"));
+            if (r.ConflictsLeftAlone > 0)
+            {
+                context.Stdout.WriteLine(string.Create(ci, $"{r.ConflictsLeftAlone} conflict(s) left alone: rerun with --force to restore them too"));
+            }
+        }
         else
         {
             context.Stdout.WriteLine(string.Create(ci,
                 $"rolled back to checkpoint {r.Checkpoint.Id} ({name}): {r.Removed} removed, {r.Recreated} recreated, {r.Renamed} renamed, {r.ContentRestored} content restored, {r.MetadataRestored} metadata restored, {r.Actions} actions journaled"));
+            if (r.BeforeRollback is { } before)
+            {
+                context.Stdout.WriteLine(string.Create(ci, $"the state before this rollback is checkpoint {before.Id} ({before.Name}): `scoord rollback {before.Id}` undoes it"));
+            }
             if (r.ConflictsLeftAlone > 0)
             {
                 context.Stdout.WriteLine(string.Create(ci, $"{r.ConflictsLeftAlone} conflict(s) left alone: rerun with --force to restore them too"));

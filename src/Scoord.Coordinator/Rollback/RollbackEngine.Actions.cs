@@ -24,6 +24,7 @@ public sealed unsafe partial class RollbackEngine
 
     private ulong Begin(OpCode op, byte[] path, byte[] path2, ulong opFlags, uint mode, long offset, long length, uint uid, uint gid, bool haveBefore, in Interop.Stat before)
     {
+        Start();
         var intent = new OpIntent
         {
             TimeNs = Now(),
@@ -74,8 +75,9 @@ public sealed unsafe partial class RollbackEngine
     }
 
     /// <summary>unlinkat (AT_REMOVEDIR for a directory); the object is kept whole in the journal first.</summary>
-    private bool Remove(SafePath p)
+    private bool Remove(SafePath p, out bool notEmpty)
     {
+        notEmpty = false;
         if (!p.TryLstat(out Interop.Stat st))
         {
             return true;
@@ -101,6 +103,12 @@ public sealed unsafe partial class RollbackEngine
         if (rc == 0 && (dir || st.st_nlink <= 1))
         {
             _capture!.Epoch.Forget(st.st_dev, st.st_ino);
+        }
+
+        if (rc < 0 && errno == (int)Errno.ENOTEMPTY)
+        {
+            notEmpty = true;
+            return false;
         }
 
         Marshal.SetLastPInvokeError(errno);
@@ -233,6 +241,7 @@ public sealed unsafe partial class RollbackEngine
     /// </summary>
     private bool ApplyContent(int fd, SafePath p, List<ContentAction> actions)
     {
+        Start();
         bool ok = true;
         for (int start = 0; start < actions.Count; start += Group)
         {

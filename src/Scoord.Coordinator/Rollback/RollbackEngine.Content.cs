@@ -1,121 +1,163 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
+using Scoord.Coordinator.Rollback.Model;
 using Scoord.Interceptors;
-using Scoord.Journal;
-using Scoord.Journal.Undo;
 using static Scoord.Interceptors.Interop.Libc;
 
 namespace Scoord.Coordinator.Rollback;
 
 /// <summary>
-/// Content, per regular file that existed at the checkpoint: the block pre-images after the checkpoint
-/// give, for each byte range, its content at the checkpoint (the earliest pre-image wins); ranges that
-/// already hold it are left alone, holes are punched, the size is set last.
+/// Content, per regular file that existed at the checkpoint and has a body now: its content at the
+/// checkpoint (<see cref="CheckpointContent"/>) is compared with the file range by range, and only what
+/// differs is written (holes punched where it had holes, the size set last). Bytes no journaled
+/// operation changed are the file's own, unless the file is another inode (made again, or a reused
+/// one) or was changed outside the journal: then they must come from the journal too, and where it
+/// holds no copy of them the rollback says so instead of claiming it restored the file.
 /// </summary>
 public sealed unsafe partial class RollbackEngine
 {
     private void RestoreContent()
     {
-        foreach ((ObjKey id, UndoItem state) in _history.Earliest)
+        foreach (TrackedObject o in _m.Objects)
         {
             Step();
-            if ((state.Mode & S_IFMT) != S_IFREG || !_history.ExistedAtCheckpoint(id, out _))
+            if (!o.Original || o.AtCheckpoint is not { } state || (state.Mode & S_IFMT) != S_IFREG)
             {
                 continue;
             }
 
-            bool hasBlocks = _history.Blocks.TryGetValue(id, out List<UndoItem>? blocks);
-            string path = _history.MapBack(Describe(state), state.Seq);
-            if (Skip(id, path))
+            TrackedObject phys = _live.Phys(o);
+            if (!_live.IsLive(phys) || Frozen(phys) || Frozen(_live.NamesOf(phys)[0]))
             {
                 continue;
             }
 
-            using SafePath? p = SafePath.Resolve(path, out ResolveStatus status);
-            if (p is null)
+            bool sameBody = phys == o && !_recreated.Contains(o.Id);
+            bool outside = _outsideChanged.Contains(o.Id) || _outsideChanged.Contains(phys.Id);
+            if (sameBody && !outside && o.Sources.Count == 0 && phys.LastPost is { } post && post.Size == state.Size && !o.StateUnknown)
             {
-                Error($"cannot restore the content of {path}: {SafePath.Describe(status)}");
-                continue;
+                continue; // no journaled change of its bytes, and its size is the checkpoint's
             }
 
-            if (!p.TryLstat(out Interop.Stat st))
+            if (_dry && _recreated.Contains(o.Id))
             {
-                Error($"cannot restore the content of {path}: it does not exist");
-                continue;
+                continue; // "recreate PATH" says it
             }
 
-            if (IdOf(st) != Cur(id))
-            {
-                Error($"cannot restore the content of {path}: it is not the file the journal recorded (inode {st.st_ino}, expected {Cur(id).Ino}); not written");
-                continue;
-            }
-
-            if (!hasBlocks && st.st_size == state.Size)
+            string? path = BodyPath(phys);
+            if (path is null)
             {
                 continue;
             }
 
-            int fd;
-            fixed (byte* n = p.Name)
+            var content = CheckpointContent.Of(o, _m.Reader);
+            if ((!sameBody || outside) && content.UnchangedBytes > 0)
             {
-                fd = openat(p.ParentFd, n, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+                // Bytes whose value at the checkpoint the journal does not hold.
+                string why = sameBody
+                    ? "it was changed outside the journal, and the journal holds no copy of"
+                    : "the journal holds no copy of";
+                Error(string.Create(CultureInfo.InvariantCulture, $"cannot restore the content of {path} exactly: {why} {content.UnchangedBytes} of its {state.Size} bytes at the checkpoint (outside the journal's records)"));
             }
 
-            if (fd < 0)
+            RestoreFile(path, phys, content);
+        }
+    }
+
+    private void RestoreFile(string path, TrackedObject phys, CheckpointContent content)
+    {
+        using SafePath? p = SafePath.Resolve(path, out ResolveStatus status);
+        if (p is null)
+        {
+            Error($"cannot restore the content of {path}: {SafePath.Describe(status)}");
+            return;
+        }
+
+        int fd;
+        fixed (byte* n = p.Name)
+        {
+            fd = openat(p.ParentFd, n, (_dry ? O_RDONLY : O_WRONLY) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+        }
+
+        if (fd < 0)
+        {
+            Error($"cannot open {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            return;
+        }
+
+        try
+        {
+            Interop.Stat st;
+            if (fstat(fd, &st) != 0 || (phys.Disk.IsKnown && IdOf(st) != phys.Disk))
             {
-                Error($"cannot open {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
-                continue;
+                Error($"cannot restore the content of {path}: it is not the file the journal recorded; not written");
+                return;
             }
 
-            try
+            List<ContentAction> actions = PlanContent(fd, st.st_size, content);
+            if (actions.Count == 0)
             {
-                Interop.Stat fst;
-                if (fstat(fd, &fst) != 0 || IdOf(fst) != Cur(id))
-                {
-                    Error($"cannot restore the content of {path}: it changed while being opened; not written");
-                    continue;
-                }
+                return;
+            }
 
-                List<ContentAction> actions = PlanContent(fd, fst.st_size, state.Size, blocks ?? []);
-                if (actions.Count > 0 && ApplyContent(fd, p, actions))
-                {
-                    _result.ContentRestored++;
-                }
-            }
-            finally
+            if (_dry)
             {
-                close(fd);
+                Plan($"restore {path} (content)");
+                _result.ContentRestored++;
+                return;
             }
+
+            _acted.Add(phys.Id);
+            if (ApplyContent(fd, p, actions))
+            {
+                _result.ContentRestored++;
+            }
+        }
+        finally
+        {
+            close(fd);
         }
     }
 
     /// <summary>The writes, punches and truncation that give the file its content at the checkpoint.</summary>
-    private List<ContentAction> PlanContent(int fd, long sizeNow, long size, List<UndoItem> blocks)
+    private List<ContentAction> PlanContent(int fd, long sizeNow, CheckpointContent content)
     {
         var actions = new List<ContentAction>();
-        var covered = new RangeSet();
-        int reader = _capture!.OpenPrivateReader(fd);
+        int reader = OpenReader(fd);
         long predicted = sizeNow;
         try
         {
-            foreach (UndoItem b in blocks)
+            foreach (Segment s in content.Segments)
             {
-                bool hole = (b.Flags & UndoFlags.Hole) != 0;
-                long start = b.Offset;
-                long end = Math.Min(start + (hole ? b.Length : b.Data.Length), size);
-                foreach ((long s, long e) in covered.Claim(start, end))
+                switch (s.Kind)
                 {
-                    if (hole)
-                    {
-                        if (!IsHole(fd, s, e, sizeNow))
+                    case SegmentKind.Hole:
+                        if (!IsHole(fd, s.Start, s.End, sizeNow))
                         {
-                            actions.Add(new ContentAction(ContentOp.Punch, s, e - s, null, 0));
+                            actions.Add(new ContentAction(ContentOp.Punch, s.Start, s.Length, null, 0));
                         }
-                    }
-                    else if (!Holds(reader, b.Data, (int)(s - b.Offset), (int)(e - s), s))
+
+                        break;
+                    case SegmentKind.Data:
                     {
-                        actions.Add(new ContentAction(ContentOp.Write, s, e - s, b.Data, (int)(s - b.Offset)));
-                        predicted = Math.Max(predicted, e);
+                        byte[] bytes = content.Bytes(s).ToArray();
+                        if (bytes.Length != s.Length)
+                        {
+                            Error(string.Create(CultureInfo.InvariantCulture, $"the journal's copy of bytes {s.Start}-{s.End} is damaged (run scoord fsck)"));
+                            break;
+                        }
+
+                        if (!Holds(reader, fd, bytes, s.Start, sizeNow))
+                        {
+                            actions.Add(new ContentAction(ContentOp.Write, s.Start, s.Length, bytes, 0));
+                            predicted = Math.Max(predicted, s.End);
+                        }
+
+                        break;
                     }
+
+                    default:
+                        break; // the file's own bytes (or, when not its own, reported above)
                 }
             }
         }
@@ -127,12 +169,22 @@ public sealed unsafe partial class RollbackEngine
             }
         }
 
-        if (predicted != size)
+        if (predicted != content.Size)
         {
-            actions.Add(new ContentAction(ContentOp.Truncate, 0, size, null, 0));
+            actions.Add(new ContentAction(ContentOp.Truncate, 0, content.Size, null, 0));
         }
 
         return actions;
+    }
+
+    private int OpenReader(int fd)
+    {
+        byte[] proc = System.Text.Encoding.ASCII.GetBytes("/proc/self/fd/" + fd.ToString(CultureInfo.InvariantCulture) + "\0");
+        fixed (byte* p = proc)
+        {
+            int r = open(p, O_RDONLY | O_CLOEXEC | O_NOATIME, 0);
+            return r >= 0 ? r : open(p, O_RDONLY | O_CLOEXEC, 0);
+        }
     }
 
     private static bool IsHole(int fd, long start, long end, long sizeNow)
@@ -146,28 +198,29 @@ public sealed unsafe partial class RollbackEngine
         return data < 0 || data >= end;
     }
 
-    /// <summary>True when the file already holds exactly these bytes at <paramref name="offset"/>.</summary>
-    private static bool Holds(int reader, byte[] data, int from, int length, long offset)
+    /// <summary>True when the file holds exactly these bytes at <paramref name="offset"/>, as data (no hole inside).</summary>
+    private static bool Holds(int reader, int fd, byte[] data, long offset, long sizeNow)
     {
-        if (reader < 0)
+        if (reader < 0 || offset + data.Length > sizeNow)
         {
             return false;
         }
 
-        byte[] buf = new byte[Math.Min(length, 1 << 20)];
+        long hole = lseek(fd, offset, SEEK_HOLE);
+        if (hole >= 0 && hole < offset + data.Length)
+        {
+            return false; // same bytes, but a hole where the checkpoint had data
+        }
+
+        byte[] buf = new byte[Math.Min(data.Length, 1 << 20)];
         int done = 0;
         fixed (byte* b = buf)
         {
-            while (done < length)
+            while (done < data.Length)
             {
-                int want = Math.Min(buf.Length, length - done);
+                int want = Math.Min(buf.Length, data.Length - done);
                 nint n = pread(reader, b, (nuint)want, offset + done);
-                if (n != want)
-                {
-                    return false;
-                }
-
-                if (!buf.AsSpan(0, want).SequenceEqual(data.AsSpan(from + done, want)))
+                if (n != want || !buf.AsSpan(0, want).SequenceEqual(data.AsSpan(done, want)))
                 {
                     return false;
                 }

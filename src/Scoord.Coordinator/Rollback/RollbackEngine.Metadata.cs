@@ -1,5 +1,5 @@
 using Scoord.Interceptors;
-using Scoord.Journal;
+using Scoord.Coordinator.Rollback.Model;
 using Scoord.Journal.Undo;
 using static Scoord.Interceptors.Interop.Libc;
 
@@ -13,25 +13,32 @@ public sealed unsafe partial class RollbackEngine
 {
     private void RestoreMetadata()
     {
-        var objects = new List<(string Path, ObjKey Id, UndoItem State)>();
-        foreach ((ObjKey id, UndoItem state) in _history.Earliest)
+        var objects = new List<(TrackedObject Obj, int Depth)>();
+        foreach (TrackedObject o in _m.Objects)
         {
-            if (_history.ExistedAtCheckpoint(id, out _))
+            if (o.Original && o.AtCheckpoint is not null && o.CheckpointNames.Count > 0)
             {
-                objects.Add((_history.MapBack(Describe(state), state.Seq), id, state));
+                objects.Add((o, _m.Depth(o.CheckpointNames[0], checkpoint: true)));
             }
         }
 
-        objects.Sort((a, b) =>
-        {
-            int da = a.Path.Count(c => c == '/'), db = b.Path.Count(c => c == '/');
-            return da != db ? db.CompareTo(da) : string.CompareOrdinal(a.Path, b.Path);
-        });
-
-        foreach ((string path, ObjKey id, UndoItem state) in objects)
+        objects.Sort((a, b) => b.Depth.CompareTo(a.Depth));
+        foreach ((TrackedObject o, int depth) in objects)
         {
             Step();
-            if (Skip(id, path))
+            TrackedObject phys = _live.Phys(o);
+            if (depth == int.MaxValue || !_live.IsLive(phys) || Frozen(phys) || Frozen(_live.NamesOf(phys)[0]))
+            {
+                continue;
+            }
+
+            if (_dry && _recreated.Contains(o.Id))
+            {
+                continue;
+            }
+
+            string? path = BodyPath(phys);
+            if (path is null)
             {
                 continue;
             }
@@ -43,22 +50,38 @@ public sealed unsafe partial class RollbackEngine
                 continue;
             }
 
-            if (!p.TryLstat(out Interop.Stat st) || IdOf(st) != Cur(id))
+            if (!p.TryLstat(out Interop.Stat st) || (phys.Disk.IsKnown && IdOf(st) != phys.Disk))
             {
                 Error($"cannot restore the metadata of {path}: {(st.st_ino == 0 ? "it does not exist" : "it is not the object the journal recorded")}");
                 continue;
             }
 
-            if (RestoreMetadata(p, st, state))
+            bool atimeToo = o.TimesSet || _acted.Contains(o.Id) || _acted.Contains(phys.Id) || _recreated.Contains(o.Id) || _outsideChanged.Contains(o.Id);
+            if (RestoreMetadata(p, st, o.AtCheckpoint!, atimeToo))
             {
                 _result.MetadataRestored++;
             }
         }
     }
 
-    /// <summary>Returns true when something was changed.</summary>
-    private bool RestoreMetadata(SafePath p, Interop.Stat st, UndoItem state)
+    /// <summary>
+    /// Returns true when something was changed. atime alone is restored only when <paramref name="atimeToo"/>
+    /// (the object was acted on, or a journaled operation set its times): reading a file moves its atime,
+    /// and a rollback to a state the tree is already in must not rewrite every file someone read since.
+    /// </summary>
+    private bool RestoreMetadata(SafePath p, Interop.Stat st, UndoItem state, bool atimeToo)
     {
+        if (_dry)
+        {
+            string? what = MetadataDifference(p, st, state, atimeToo);
+            if (what is not null)
+            {
+                Plan($"restore {p.Full} ({what})");
+            }
+
+            return what is not null;
+        }
+
         bool changed = false;
         bool symlink = (st.st_mode & S_IFMT) == S_IFLNK;
         if (st.st_uid != state.Uid || st.st_gid != state.Gid)
@@ -76,12 +99,70 @@ public sealed unsafe partial class RollbackEngine
 
         long atime = (st.st_atime_sec * 1_000_000_000) + st.st_atime_nsec;
         long mtime = (st.st_mtime_sec * 1_000_000_000) + st.st_mtime_nsec;
-        if (atime != state.AtimeNs || mtime != state.MtimeNs)
+        if (mtime != state.MtimeNs || ((atimeToo || changed) && atime != state.AtimeNs))
         {
             changed |= SetTimes(p, st, state.AtimeNs, state.MtimeNs);
         }
 
         return changed;
+    }
+
+    /// <summary>Dry run: what <see cref="RestoreMetadata(SafePath, Interop.Stat, UndoItem, bool)"/> would change ("mode, times"), or null.</summary>
+    private static string? MetadataDifference(SafePath p, in Interop.Stat st, UndoItem state, bool atimeToo)
+    {
+        var what = new List<string>();
+        if (st.st_uid != state.Uid || st.st_gid != state.Gid)
+        {
+            what.Add("owner");
+        }
+
+        if ((st.st_mode & S_IFMT) != S_IFLNK && (st.st_mode & 0xFFF) != (state.Mode & 0xFFF))
+        {
+            what.Add("mode");
+        }
+
+        if (!XattrsEqual(p, state))
+        {
+            what.Add("xattrs");
+        }
+
+        long atime = (st.st_atime_sec * 1_000_000_000) + st.st_atime_nsec;
+        long mtime = (st.st_mtime_sec * 1_000_000_000) + st.st_mtime_nsec;
+        if (mtime != state.MtimeNs || ((atimeToo || what.Count > 0) && atime != state.AtimeNs))
+        {
+            what.Add("times");
+        }
+
+        return what.Count == 0 ? null : string.Join(", ", what);
+    }
+
+    private static bool XattrsEqual(SafePath p, UndoItem state)
+    {
+        var recorded = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach ((byte[] name, byte[] value) in state.Xattrs)
+        {
+            recorded[Convert.ToHexString(name)] = value;
+        }
+
+        foreach (byte[] name in ListXattrs(p))
+        {
+            string key = Convert.ToHexString(name);
+            bool ours = name.AsSpan().StartsWith("user."u8) || name.AsSpan().StartsWith("trusted."u8);
+            if (recorded.Remove(key, out byte[]? want))
+            {
+                byte[]? have = GetXattr(p, name);
+                if (have is null || !have.AsSpan().SequenceEqual(want))
+                {
+                    return false;
+                }
+            }
+            else if (ours)
+            {
+                return false;
+            }
+        }
+
+        return recorded.Count == 0;
     }
 
     private bool RestoreXattrs(SafePath p, in Interop.Stat st, UndoItem state)

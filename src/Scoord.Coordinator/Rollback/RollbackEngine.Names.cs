@@ -1,65 +1,422 @@
+using System.Globalization;
+using Scoord.Coordinator.Rollback.Model;
 using Scoord.Interceptors;
-using Scoord.Journal;
-using Scoord.Journal.Undo;
+using Scoord.Journal.Model;
 using static Scoord.Interceptors.Interop.Libc;
 
 namespace Scoord.Coordinator.Rollback;
 
 /// <summary>
-/// Names: the operations after the checkpoint are undone in reverse seq order, so that when an
-/// operation is undone the tree is as it was right after it ran and the paths it recorded are valid.
-/// Each step checks the identity it expects first, which makes a re-run (or a run after a rollback
-/// that was killed) a no-op for the steps already done.
+/// Names: the checkpoint tree is walked top-down (a directory before its entries), and each name is
+/// given the object it held at the checkpoint: the object itself moved back from where it is now (a
+/// rename keeps its inode, its content and everything inside it), or another name of it linked, or,
+/// when it is gone, a body of the same type standing at that name reused, a hard link found on disk
+/// (names the journal never saw), or a new object made from the journal. Whatever stands in the way is
+/// first moved aside inside the same directory. Then every name that holds something the checkpoint
+/// did not have there is removed, deepest first.
 /// </summary>
 public sealed partial class RollbackEngine
 {
-    private void ReplayNames()
+    private int _aside;
+
+    private void PlaceNames()
     {
-        for (int i = _history.Ops.Count - 1; i >= 0; i--)
+        var targets = new List<(NameSlot Slot, TrackedObject Obj, int Depth)>();
+        foreach ((NameSlot slot, TrackedObject? o) in _m.AtCheckpoint)
         {
-            HistoryOp op = _history.Ops[i];
-            switch (op.Class)
+            if (o is { Original: true })
             {
-                case OpClass.Create:
-                    UndoCreate(op.Path, op.CreatedKey, op);
-                    break;
-                case OpClass.Link:
-                    UndoLink(op);
-                    break;
-                case OpClass.Remove:
-                    UndoRemove(op);
-                    break;
-                case OpClass.Rename:
-                    UndoRename(op);
-                    break;
+                targets.Add((slot, o, _m.Depth(slot, checkpoint: true)));
+            }
+        }
+
+        targets.Sort((a, b) => a.Depth != b.Depth ? a.Depth.CompareTo(b.Depth) : string.CompareOrdinal(a.Slot.Name, b.Slot.Name));
+        foreach ((NameSlot slot, TrackedObject o, int depth) in targets)
+        {
+            Step();
+            if (depth == int.MaxValue)
+            {
+                continue;
             }
 
-            Step();
+            Place(slot, o);
         }
     }
 
-    private Dictionary<FileId, HashSet<string>>? _namesBefore;
-
-    private void UndoLink(HistoryOp op)
+    /// <summary>Gives the checkpoint slot <paramref name="target"/> its checkpoint object <paramref name="o"/>.</summary>
+    private void Place(NameSlot target, TrackedObject o)
     {
-        UndoItem? second = op.Find(UndoKind.PostState, UndoRole.Second);
-        ObjKey id = second is { Existed: true } ? op.Key(second) : op.EntryKey;
+        NameSlot slot = _live.ToLive(target);
+        TrackedObject dir = _m.Get(slot.Dir);
+        if (dir.Id != _m.Root.Id && !_live.IsLive(dir))
+        {
+            return; // its directory could not be put back (reported there)
+        }
 
-        UndoCreate(op.Path2, id, op);
+        TrackedObject phys = _live.Phys(o);
+        if (Frozen(slot) || Frozen(phys))
+        {
+            return;
+        }
+
+        TrackedObject? occupant = _live.At(slot);
+        if (occupant == phys)
+        {
+            return;
+        }
+
+        // Gone as far as the journal knows, but it had names the journal never saw: it may be alive there.
+        string? elsewhere = !_live.IsLive(phys) && o.UnknownNames > 0 && !phys.IsDirectory ? FindOnDisk(o) : null;
+        if (occupant is not null)
+        {
+            if (Frozen(occupant))
+            {
+                return;
+            }
+
+            if (elsewhere is null && !_live.IsLive(phys) && Discardable(occupant) && CanReuse(occupant, o, slot))
+            {
+                // The object is gone and one of the same kind stands at its name (a file replaced by a
+                // new one, a directory made again): it plays the original from now on, and gets the
+                // original's content and metadata below.
+                _live.Incarnate(o, occupant);
+                _acted.Add(o.Id);
+                return;
+            }
+
+            if (!MoveAside(slot, occupant))
+            {
+                return;
+            }
+        }
+
+        _acted.Add(o.Id);
+        if (_live.IsLive(phys))
+        {
+            NameSlot? extra = null;
+            foreach (NameSlot n in _live.NamesOf(phys))
+            {
+                if (!o.CheckpointNames.Contains(_live.ToCheckpoint(n)))
+                {
+                    extra = n;
+                    break;
+                }
+            }
+
+            if (extra is { } from)
+            {
+                MoveName(from, slot, phys);
+            }
+            else if (!phys.IsDirectory)
+            {
+                LinkName(_live.NamesOf(phys)[0], slot, phys);
+            }
+            else
+            {
+                Error($"cannot put {PathOf(slot)} back: the directory is at {PathOf(_live.NamesOf(phys)[0])}, also a name it had at the checkpoint");
+            }
+
+            return;
+        }
+
+        if (elsewhere is not null)
+        {
+            LinkFromDisk(elsewhere, slot, phys);
+            return;
+        }
+
+        Recreate(slot, o);
     }
 
-    /// <summary>
-    /// File times come from the kernel's coarse clock (one tick, up to 10 ms at HZ=100, behind CLOCK_REALTIME),
-    /// the intent's time from the fine one: a file created by the syscall of a pending intent can have a ctime
-    /// a little before the intent's time. (The intent also recorded the name as absent when it was decoded.)
-    /// </summary>
-    private const long CoarseClockSlackNs = 20_000_000;
+    /// <summary>A created or foreign object (not one that plays an original) may be reused or removed.</summary>
+    private bool Discardable(TrackedObject phys) => !phys.Original && !_live.IsIncarnation(phys);
 
-    /// <summary>Removes the name a creation made, if it still names the object created.</summary>
-    private void UndoCreate(string path, ObjKey created, HistoryOp op)
+    private bool CanReuse(TrackedObject occupant, TrackedObject o, NameSlot slot)
     {
-        if (Skip(created, path))
+        if (o.AtCheckpoint is null || occupant.Type == 0 || occupant.Type != (o.AtCheckpoint.Mode & S_IFMT))
         {
+            return false;
+        }
+
+        if (occupant.Type == S_IFLNK)
+        {
+            // A symlink's target cannot be changed in place: reuse only the same target.
+            using SafePath? p = SafePath.Resolve(PathOf(slot) ?? string.Empty, out _);
+            return p is not null && ReadLink(p) is { } target && target.AsSpan().SequenceEqual(o.AtCheckpoint.Data);
+        }
+
+        return occupant.Type is S_IFREG or S_IFDIR or S_IFIFO or S_IFSOCK;
+    }
+
+    /// <summary>Everything the checkpoint did not have at a name goes, deepest first.</summary>
+    private void RemoveLeftovers()
+    {
+        var slots = new List<(NameSlot Slot, int Depth)>();
+        foreach (NameSlot s in _live.Slots)
+        {
+            if (_live.At(s) is not null)
+            {
+                slots.Add((s, _live.Depth(s)));
+            }
+        }
+
+        slots.Sort((a, b) => b.Depth.CompareTo(a.Depth));
+        foreach ((NameSlot slot, int depth) in slots)
+        {
+            Step();
+            TrackedObject? occupant = _live.At(slot);
+            if (occupant is null || depth == int.MaxValue || Frozen(slot))
+            {
+                continue;
+            }
+
+            NameSlot ck = _live.ToCheckpoint(slot);
+            bool known = _m.AtCheckpoint.TryGetValue(ck, out TrackedObject? wanted);
+            if (wanted is not null && _live.Phys(wanted) == occupant)
+            {
+                continue;
+            }
+
+            bool keptElsewhere = false;
+            foreach (NameSlot n in _live.NamesOf(occupant))
+            {
+                if (n != slot && _m.AtCheckpoint.TryGetValue(_live.ToCheckpoint(n), out TrackedObject? w) && w is not null && _live.Phys(w) == occupant)
+                {
+                    keptElsewhere = true;
+                    break;
+                }
+            }
+
+            if (!Discardable(occupant) && !keptElsewhere)
+            {
+                // An original not at a name it had (it could not be put back): left where it is.
+                if (known)
+                {
+                    Error($"cannot put {PathOf(slot)} back where it was at the checkpoint; left at {PathOf(slot)}");
+                }
+
+                continue;
+            }
+
+            RemoveName(slot, occupant, lastName: _live.NamesOf(occupant).Count == 1);
+        }
+    }
+
+    // ---- name actions on the live tree ----
+
+    private string? PathOf(NameSlot liveSlot) => _live.PathOf(liveSlot);
+
+    private bool MoveAside(NameSlot slot, TrackedObject occupant)
+    {
+        string? from = PathOf(slot);
+        if (from is null)
+        {
+            return false;
+        }
+
+        NameSlot aside;
+        string? to;
+        do
+        {
+            aside = new NameSlot(slot.Dir, string.Create(CultureInfo.InvariantCulture, $".scoord-rollback-{Environment.ProcessId}-{++_aside}"));
+            to = PathOf(aside);
+        }
+        while (to is null || (!_dry && Exists(to)));
+
+        if (!RenameNames(from, to, slot, aside, occupant, "move aside"))
+        {
+            return false;
+        }
+
+        _asideFrom[aside] = _asideFrom.TryGetValue(slot, out string? first) ? first : from;
+        return true;
+    }
+
+    private void MoveName(NameSlot from, NameSlot to, TrackedObject phys)
+    {
+        string? a = PathOf(from), b = PathOf(to);
+        if (a is null || b is null)
+        {
+            return;
+        }
+
+        if (phys.IsDirectory && _live.IsInside(to, phys))
+        {
+            Error($"cannot move {a} back to {b}: that is inside it");
+            return;
+        }
+
+        if (RenameNames(a, b, from, to, phys, "rename"))
+        {
+            _result.Renamed++;
+        }
+    }
+
+    private bool RenameNames(string a, string b, NameSlot from, NameSlot to, TrackedObject phys, string what)
+    {
+        if (_dry)
+        {
+            if (what == "rename")
+            {
+                Plan($"rename {a} -> {b}");
+            }
+
+            _live.Set(from, null);
+            _live.Set(to, phys);
+            return true;
+        }
+
+        using SafePath? src = SafePath.Resolve(a, out ResolveStatus s1);
+        using SafePath? dst = SafePath.Resolve(b, out ResolveStatus s2);
+        if (src is null || dst is null)
+        {
+            Error($"cannot {what} {a} to {b}: {SafePath.Describe(src is null ? s1 : s2)}");
+            return false;
+        }
+
+        if (!Expect(src, phys, a))
+        {
+            return false;
+        }
+
+        if (!Rename(src, dst, RENAME_NOREPLACE))
+        {
+            return false;
+        }
+
+        _live.Set(from, null);
+        _live.Set(to, phys);
+        return true;
+    }
+
+    private void LinkName(NameSlot from, NameSlot to, TrackedObject phys)
+    {
+        string? a = PathOf(from), b = PathOf(to);
+        if (a is not null && b is not null)
+        {
+            LinkFromDisk(a, to, phys);
+        }
+    }
+
+    private void LinkFromDisk(string existing, NameSlot to, TrackedObject phys)
+    {
+        string? b = PathOf(to);
+        if (b is null)
+        {
+            return;
+        }
+
+        if (_dry)
+        {
+            Plan($"link {b} to {existing}");
+            _live.Set(to, phys);
+            return;
+        }
+
+        using SafePath? src = SafePath.Resolve(existing, out ResolveStatus s1);
+        using SafePath? dst = SafePath.Resolve(b, out ResolveStatus s2);
+        if (src is null || dst is null)
+        {
+            Error($"cannot link {b} to {existing}: {SafePath.Describe(src is null ? s1 : s2)}");
+            return;
+        }
+
+        if (Expect(src, phys, existing) && Link(src, dst))
+        {
+            _live.Set(to, phys);
+            _result.Recreated++;
+        }
+    }
+
+    /// <summary>Makes the original <paramref name="o"/> anew at <paramref name="slot"/> from its checkpoint state (content follows later).</summary>
+    private void Recreate(NameSlot slot, TrackedObject o)
+    {
+        string? path = PathOf(slot);
+        if (path is null)
+        {
+            return;
+        }
+
+        if (o.AtCheckpoint is not { } state)
+        {
+            Error($"cannot recreate {path}: the journal holds no state of it");
+            return;
+        }
+
+        uint mode = state.Mode;
+        if ((mode & S_IFMT) is S_IFCHR or S_IFBLK)
+        {
+            Error($"cannot recreate {path}: a device node's device number is not in the journal");
+            return;
+        }
+
+        if (_dry)
+        {
+            Plan("recreate " + path);
+            _live.Set(slot, o);
+            _recreated.Add(o.Id);
+            return;
+        }
+
+        using SafePath? p = SafePath.Resolve(path, out ResolveStatus status);
+        if (p is null)
+        {
+            Error($"cannot recreate {path}: {SafePath.Describe(status)}");
+            return;
+        }
+
+        bool ok;
+        switch (mode & S_IFMT)
+        {
+            case S_IFDIR:
+                ok = Create(OpCode.Mkdirat, p, mode & 0xFFF, null);
+                break;
+            case S_IFLNK:
+                ok = Create(OpCode.Symlinkat, p, 0, state.Data);
+                break;
+            case S_IFREG:
+                int fd = CreateFile(p, mode & 0xFFF);
+                ok = fd >= 0;
+                if (ok)
+                {
+                    close(fd);
+                }
+
+                break;
+            default:
+                ok = Create(OpCode.Mknodat, p, mode, null);
+                break;
+        }
+
+        if (ok && p.TryLstat(out Interop.Stat now))
+        {
+            FileId id = IdOf(now);
+            if (o.Disk.IsKnown && _m.ById.TryGetValue(o.Disk, out TrackedObject? old) && old == o)
+            {
+                _m.ById.Remove(o.Disk);
+            }
+
+            o.Disk = id;
+            _m.ById[id] = o;
+            _live.Set(slot, o);
+            _recreated.Add(o.Id);
+            _result.Recreated++;
+        }
+    }
+
+    /// <summary>Removes one name; the object itself (and, for a directory, whatever is inside) when it is its last.</summary>
+    private void RemoveName(NameSlot slot, TrackedObject phys, bool lastName)
+    {
+        string? path = PathOf(slot);
+        if (path is null)
+        {
+            return;
+        }
+
+        if (_dry)
+        {
+            Plan("remove " + (_asideFrom.TryGetValue(slot, out string? from) ? from : path));
+            _live.Set(slot, null);
             return;
         }
 
@@ -74,255 +431,259 @@ public sealed partial class RollbackEngine
             return;
         }
 
-        if (!p.TryLstat(out Interop.Stat st))
+        if (!Expect(p, phys, path))
         {
-            return; // already gone
-        }
-
-        bool ours = created.IsKnown
-            ? IdOf(st) == Cur(created)
-            : (st.st_ctime_sec * 1_000_000_000) + st.st_ctime_nsec >= op.Entry.TimeNs - CoarseClockSlackNs; // pending: made after the intent
-        if (!ours && !_force)
-        {
-            ConflictNow($"{path} is not the object the journal created");
             return;
         }
 
-        if (Remove(p))
+        if (lastName && phys.IsDirectory && _force)
         {
+            RemoveUnknownEntries(p); // --force: entries nobody journaled go too (each kept whole in the journal)
+        }
+
+        if (Remove(p, out bool notEmpty))
+        {
+            _live.Set(slot, null);
             _result.Removed++;
         }
-    }
-
-    private void UndoRemove(HistoryOp op)
-    {
-        UndoItem? target = op.Find(UndoKind.ObjectState, UndoRole.Target);
-        if (target is null || !target.Existed)
+        else if (notEmpty)
         {
-            Error($"cannot recreate {op.Path}: the journal holds no state of it (seq {op.Seq})");
-            return;
-        }
-
-        Recreate(op.Path, target, op);
-    }
-
-    /// <summary>Brings back a removed (or replaced) object at <paramref name="path"/> from its recorded state.</summary>
-    private void Recreate(string path, UndoItem state, HistoryOp op)
-    {
-        ObjKey id = op.Key(state);
-        if (Skip(id, path))
-        {
-            return;
-        }
-
-        using SafePath? p = SafePath.Resolve(path, out ResolveStatus status);
-        if (p is null)
-        {
-            Error($"cannot recreate {path}: {SafePath.Describe(status)}");
-            return;
-        }
-
-        if (p.TryLstat(out Interop.Stat st))
-        {
-            if (IdOf(st) == Cur(id))
-            {
-                return; // done already (a rollback run before)
-            }
-
-            if (!_force)
-            {
-                ConflictNow($"{path} exists, but the journal removed it after the checkpoint");
-                return;
-            }
-
-            if (!Remove(p))
-            {
-                return;
-            }
-        }
-
-        uint mode = state.Mode;
-        if (!IsDir(mode) && state.Nlink > 1 && Relink(p, id, mode & S_IFMT))
-        {
-            // Another name of the object still exists (any non-directory can be hard-linked, symlinks
-            // too: link(2) does not follow them): the same inode, so no identity changes.
-            _result.Recreated++;
-            return;
-        }
-
-        bool ok;
-        switch (mode & S_IFMT)
-        {
-            case S_IFDIR:
-                ok = Create(Journal.Model.OpCode.Mkdirat, p, mode & 0xFFF, null);
-                break;
-            case S_IFLNK:
-                ok = Create(Journal.Model.OpCode.Symlinkat, p, 0, state.Data);
-                break;
-            case S_IFREG:
-                ok = RecreateFile(p, state, op);
-                break;
-            case S_IFIFO:
-            case S_IFSOCK:
-                ok = Create(Journal.Model.OpCode.Mknodat, p, mode, null);
-                break;
-            default:
-                Error($"cannot recreate {path}: a device node's device number is not in the journal");
-                return;
-        }
-
-        if (ok && p.TryLstat(out Interop.Stat now))
-        {
-            _map[id] = IdOf(now);
-            _result.Recreated++;
+            Conflict($"{path} holds entries the journal does not know, so it cannot be removed");
         }
     }
 
-    /// <summary>A hard link from another name of the same object, if the journal knows one that still exists.</summary>
-    private bool Relink(SafePath p, ObjKey id, uint type)
+    /// <summary>--force: removes, bottom-up, everything inside a directory that the rollback removes.</summary>
+    private void RemoveUnknownEntries(SafePath dir)
     {
-        IEnumerable<string> names = _history.Names.TryGetValue(id, out HashSet<string>? after) ? after : [];
-        if (id.Gen == 0)
+        string path = dir.Full;
+        IEnumerable<string> entries;
+        try
         {
-            // Names from before the checkpoint too (`ln a b`, then checkpoint, then `rm b`).
-            _namesBefore ??= JournalHistory.NamesBefore(_store.Reader, _history.CheckpointSeq);
-            if (_namesBefore.TryGetValue(id.Disk, out HashSet<string>? before))
-            {
-                names = names.Concat(before);
-            }
+            entries = Directory.EnumerateFileSystemEntries(path).ToArray();
+        }
+        catch (IOException)
+        {
+            return;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return;
         }
 
-        foreach (string name in names)
+        foreach (string e in entries)
         {
-            if (name == p.Full)
+            using SafePath? child = SafePath.Resolve(e, out _);
+            if (child is null || !child.TryLstat(out Interop.Stat st))
             {
                 continue;
             }
 
-            using SafePath? src = SafePath.Resolve(name, out _);
-            if (src is not null && src.TryLstat(out Interop.Stat st) && IdOf(st) == Cur(id) && (st.st_mode & S_IFMT) == type)
+            if (IsDir(st.st_mode))
             {
-                return Link(src, p);
+                RemoveUnknownEntries(child);
             }
-        }
 
-        return false;
+            Remove(child, out _);
+        }
     }
 
-    /// <summary>A new regular file with the content the journal kept (holes stay holes).</summary>
-    private bool RecreateFile(SafePath p, UndoItem state, HistoryOp op)
+    /// <summary>The object at <paramref name="p"/> is the one the live tree has there (never act on another inode).</summary>
+    private bool Expect(SafePath p, TrackedObject phys, string path)
     {
-        // No content kept: the tracer skips the copy for a file created in the same epoch, because it
-        // did not exist at any checkpoint; undoing its creation, further back in this replay, removes
-        // it again. It comes back as a hole of the right size meanwhile.
-
-        int fd = CreateFile(p, state.Mode & 0xFFF);
-        if (fd < 0)
+        if (!p.TryLstat(out Interop.Stat st))
         {
+            Error($"cannot change {path}: it does not exist any more");
             return false;
         }
 
-        try
+        if (phys.Disk.IsKnown ? IdOf(st) != phys.Disk : phys.Type != 0 && (st.st_mode & S_IFMT) != phys.Type)
         {
-            var actions = new List<ContentAction>();
-            long end = 0;
-            foreach (UndoItem c in op.Items)
-            {
-                if (c.Kind == UndoKind.Content && c.Dev == state.Dev && c.Ino == state.Ino && c.Data.Length > 0)
-                {
-                    actions.Add(new ContentAction(ContentOp.Write, c.Offset, c.Data.Length, c.Data, 0));
-                    end = Math.Max(end, c.Offset + c.Data.Length);
-                }
-            }
-
-            if (end != state.Size)
-            {
-                actions.Add(new ContentAction(ContentOp.Truncate, 0, state.Size, null, 0));
-            }
-
-            return ApplyContent(fd, p, actions);
+            Error(string.Create(CultureInfo.InvariantCulture, $"cannot change {path}: it is not the object the journal recorded (inode {st.st_ino}, expected {phys.Disk.Ino}); not touched"));
+            return false;
         }
-        finally
+
+        if (!phys.Disk.IsKnown)
         {
-            close(fd);
+            phys.Disk = IdOf(st);
         }
+
+        return true;
     }
 
-    private void UndoRename(HistoryOp op)
+    private static bool Exists(string path)
     {
-        using SafePath? oldP = SafePath.Resolve(op.Path, out ResolveStatus s1);
-        using SafePath? newP = SafePath.Resolve(op.Path2, out ResolveStatus s2);
-        if (oldP is null || newP is null)
+        using SafePath? p = SafePath.Resolve(path, out _);
+        return p is not null && p.TryLstat(out _);
+    }
+
+    private static unsafe byte[]? ReadLink(SafePath p)
+    {
+        byte[] buf = new byte[4097];
+        nint n;
+        fixed (byte* s = p.StatPath)
+        fixed (byte* b = buf)
         {
-            Error($"cannot rename {op.Path2} back to {op.Path}: {SafePath.Describe(oldP is null ? s1 : s2)}");
-            return;
+            n = readlink(s, b, (nuint)buf.Length);
         }
 
-        FileId atOld = Lstat(oldP), atNew = Lstat(newP);
-        if (op.IsExchange)
+        return n < 0 ? null : buf[..(int)n];
+    }
+
+    /// <summary>
+    /// A name of <paramref name="o"/> the journal never saw (its link count said it had one): looked for by
+    /// identity in the directories of its known names, then in the tree the journal covers, same device.
+    /// </summary>
+    private string? FindOnDisk(TrackedObject o)
+    {
+        if (!o.Disk.IsKnown)
         {
-            UndoItem? postOld = op.Find(UndoKind.PostState, UndoRole.Object);
-            ObjKey expectOld = postOld is { Existed: true } ? op.Key(postOld) : default;
-            bool swapped = expectOld.IsKnown ? atOld == Cur(expectOld) : atNew == Cur(op.MovedKey);
-            if (swapped && !Skip(atOld, op.Path) && !Skip(atNew, op.Path2) && Rename(newP, oldP, RENAME_EXCHANGE))
+            return null;
+        }
+
+        var roots = new List<string>();
+        foreach (NameSlot s in o.CheckpointNames)
+        {
+            if (_live.PathOf(_live.ToLive(s)) is { } p && Path.GetDirectoryName(p) is { } d)
             {
-                _result.Renamed++;
+                roots.Add(d);
+            }
+        }
+
+        if (CommonDirectory() is { } top)
+        {
+            roots.Add(top);
+        }
+
+        // The directories of its known names first (cheap, and where `ln a b` puts the other name), then
+        // the whole tree the journal covers.
+        int budget = 200_000;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < roots.Count; i++)
+        {
+            bool deep = i == roots.Count - 1;
+            if (deep)
+            {
+                seen.Clear();
             }
 
-            return;
-        }
-
-        ObjKey moved = op.MovedKey;
-        if (Skip(moved, op.Path2))
-        {
-            return;
-        }
-
-        if (moved.IsKnown && atNew.IsKnown && atNew == Cur(moved))
-        {
-            if (atOld.IsKnown)
+            if (Search(roots[i], o.Disk, seen, ref budget, depthLeft: deep ? 64 : 0) is { } found)
             {
-                if (!_force)
+                return found;
+            }
+        }
+
+        return null;
+    }
+
+    private static unsafe string? Search(string dir, FileId id, HashSet<string> seen, ref int budget, int depthLeft)
+    {
+        if (!seen.Add(dir) || budget <= 0)
+        {
+            return null;
+        }
+
+        string[] entries;
+        try
+        {
+            entries = Directory.GetFileSystemEntries(dir);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        var subdirs = new List<string>();
+        foreach (string e in entries)
+        {
+            if (--budget <= 0)
+            {
+                return null;
+            }
+
+            byte[] path = [.. System.Text.Encoding.UTF8.GetBytes(e), 0];
+            Interop.Stat st;
+            fixed (byte* p = path)
+            {
+                if (fstatat(AT_FDCWD, p, &st, AT_SYMLINK_NOFOLLOW) != 0)
                 {
-                    ConflictNow($"{op.Path} exists, so {op.Path2} cannot be renamed back to it");
-                    return;
+                    continue;
                 }
+            }
 
-                if (!Remove(oldP))
+            if (st.st_dev == id.Dev && st.st_ino == id.Ino)
+            {
+                return e;
+            }
+
+            if (IsDir(st.st_mode) && st.st_dev == id.Dev)
+            {
+                subdirs.Add(e);
+            }
+        }
+
+        if (depthLeft > 0)
+        {
+            foreach (string d in subdirs)
+            {
+                if (Search(d, id, seen, ref budget, depthLeft - 1) is { } found)
                 {
-                    return;
+                    return found;
                 }
             }
-
-            if (!Rename(newP, oldP, RENAME_NOREPLACE))
-            {
-                return;
-            }
-
-            _result.Renamed++;
         }
-        else if (!(moved.IsKnown && atOld == Cur(moved)))
+
+        return null;
+    }
+
+    /// <summary>The deepest directory every name the journal touched is under.</summary>
+    private string? CommonDirectory()
+    {
+        string? common = null;
+        foreach ((NameSlot s, TrackedObject? o) in _m.Current)
         {
-            if (op.Pending)
+            if (o is { Implicit: true })
             {
-                return; // it may never have happened
+                continue; // only a directory on the way to what the journal touched
             }
 
-            if (!atNew.IsKnown && !atOld.IsKnown)
+            string? p = _m.PathOf(s, checkpoint: false);
+            string? d = p is null ? null : Path.GetDirectoryName(p);
+            if (d is null)
             {
-                Error($"cannot rename {op.Path2} back to {op.Path}: neither exists");
-            }
-            else if (!_force)
-            {
-                ConflictNow($"{op.Path2} is not the object the journal renamed");
+                continue;
             }
 
-            return;
+            if (common is null)
+            {
+                common = d;
+                continue;
+            }
+
+            while (common.Length > 1 && !JournalPaths.Under(d, common))
+            {
+                common = Path.GetDirectoryName(common) ?? "/";
+            }
         }
 
-        if (op.Find(UndoKind.ObjectState, UndoRole.Target) is { Existed: true } replaced)
+        return common;
+    }
+}
+
+/// <summary>Path prefix tests on absolute paths.</summary>
+internal static class JournalPaths
+{
+    /// <summary>True when <paramref name="path"/> is <paramref name="dir"/> or below it.</summary>
+    public static bool Under(string path, string dir)
+    {
+        if (dir == "/")
         {
-            Recreate(op.Path2, replaced, op);
+            return path.StartsWith('/');
         }
+
+        return path.StartsWith(dir, StringComparison.Ordinal) && (path.Length == dir.Length || path[dir.Length] == '/');
     }
 }

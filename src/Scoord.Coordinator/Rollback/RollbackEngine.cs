@@ -1,45 +1,60 @@
+using Scoord.Coordinator.Rollback.Model;
 using Scoord.Interceptors.Undo;
 using Scoord.Journal;
 using Scoord.Journal.Faults;
 using Scoord.Journal.Model;
-using Scoord.Journal.Undo;
 using static Scoord.Interceptors.Interop.Libc;
 
 namespace Scoord.Coordinator.Rollback;
 
 /// <summary>
-/// `scoord rollback CKPT`: brings every object the journal recorded back to its state at the checkpoint
-/// (docs/undo-model.md). Names first (the operations after the checkpoint undone in reverse order:
-/// creations removed, removed objects recreated, renames reversed), then content per file (block
-/// pre-images, earliest wins, holes punched, size), then metadata (owner, mode, xattrs, times;
-/// children before their parents). Every change it makes is journaled first, with undo data, exactly
-/// as an application's would be, so a rollback can itself be rolled back and a rollback killed half way
-/// finishes when run again.
+/// `scoord rollback CKPT`: makes the files the journal touched since the checkpoint what they were at it
+/// (docs/undo-model.md). It does not replay history backwards: it builds the model of the checkpoint
+/// tree and the current tree (<see cref="ModelBuilder"/>), checks the current tree against the disk
+/// (a difference is a change made outside the journal: a conflict), then changes only what differs:
+/// names first, top-down over the checkpoint tree (objects moved back, missing ones linked or made
+/// again, whatever is in the way moved aside), then everything left over removed, children first;
+/// then content per file (only the ranges that differ) and metadata last, children before parents.
+/// A tree already at the checkpoint costs reading, not writing: a second rollback journals nothing.
+/// <para>
+/// Every change is journaled first, with undo data, exactly as an application's would be, after a
+/// checkpoint of the state before the rollback (<c>before-rollback-ID</c>): the rollback can itself be
+/// rolled back, and a rollback killed half way finishes when run again.
+/// </para>
 /// </summary>
 public sealed partial class RollbackEngine
 {
     private const int Group = 256;
 
     private readonly JournalStore _store;
-    private readonly JournalHistory _history;
+    private readonly CheckpointModel _m;
+    private readonly LiveTree _live;
     private readonly RollbackResult _result;
     private readonly bool _force;
+    private readonly bool _dry;
     private readonly IProgress<RollbackProgress>? _progress;
-    private readonly Dictionary<ObjKey, FileId> _map = new();
-    private readonly HashSet<FileId> _conflictIds = new();
-    private readonly HashSet<string> _conflictPaths = new(StringComparer.Ordinal);
+    private readonly HashSet<int> _frozenObjects = new();
+    private readonly HashSet<NameSlot> _frozenSlots = new();
+    private readonly HashSet<int> _outsideChanged = new();
+    private readonly HashSet<int> _acted = new();
+    private readonly HashSet<int> _recreated = new();
+    private readonly Dictionary<int, string> _diskPath = new();
+    private readonly Dictionary<NameSlot, string> _asideFrom = new();
     private readonly int _pid = Environment.ProcessId;
     private JournalWriter? _writer;
     private UndoCapture? _capture;
+    private ulong _markerSeq;
     private long _done;
     private long _total;
 
-    private RollbackEngine(JournalStore store, JournalHistory history, RollbackResult result, bool force, IProgress<RollbackProgress>? progress)
+    private RollbackEngine(JournalStore store, CheckpointModel model, RollbackResult result, bool force, bool dry, IProgress<RollbackProgress>? progress)
     {
         _store = store;
-        _history = history;
+        _m = model;
+        _live = new LiveTree(model);
         _result = result;
         _force = force;
+        _dry = dry;
         _progress = progress;
     }
 
@@ -66,7 +81,7 @@ public sealed partial class RollbackEngine
             ckpt = ro.Reader.FindCheckpoint(checkpoint);
             if (dryRun)
             {
-                return Plan(ro, ckpt);
+                return Plan(ro, ckpt, force);
             }
         }
 
@@ -75,21 +90,12 @@ public sealed partial class RollbackEngine
     }
 
     /// <summary>Dry run: what would change, from the journal and a read-only look at the files.</summary>
-    internal static RollbackResult Plan(JournalStore store, CheckpointInfo ckpt)
+    internal static RollbackResult Plan(JournalStore store, CheckpointInfo ckpt, bool force = false)
     {
         var result = new RollbackResult { Checkpoint = ckpt, DryRun = true };
-        JournalHistory history = JournalHistory.Load(store.Reader, ckpt.Seq);
-        foreach (Conflict c in ConflictCheck.Find(history))
-        {
-            result.Conflicts.Add("conflict: " + c.Message);
-            result.ConflictsLeftAlone++;
-        }
-
-        foreach (PathChange change in ChangeSummary.Build(history))
-        {
-            result.Planned.Add(change.ToRollbackText());
-        }
-
+        CheckpointModel model = ModelBuilder.Load(store.Reader, ckpt.Seq);
+        using IDisposable directories = SafePath.CacheDirectories();
+        new RollbackEngine(store, model, result, force, dry: true, progress: null).Work();
         return result;
     }
 
@@ -97,64 +103,45 @@ public sealed partial class RollbackEngine
     internal static RollbackResult Execute(JournalStore store, CheckpointInfo ckpt, bool force, IProgress<RollbackProgress>? progress)
     {
         var result = new RollbackResult { Checkpoint = ckpt };
-        JournalHistory history = JournalHistory.Load(store.Reader, ckpt.Seq);
+        CheckpointModel model = ModelBuilder.Load(store.Reader, ckpt.Seq);
         using IDisposable directories = SafePath.CacheDirectories();
-        var engine = new RollbackEngine(store, history, result, force, progress);
-        engine.Execute();
-        return result;
-    }
-
-    private void Execute()
-    {
-        foreach (Conflict c in ConflictCheck.Find(_history))
-        {
-            _result.Conflicts.Add("conflict: " + c.Message + (_force ? " (restored: --force)" : " (left alone)"));
-            if (!_force)
-            {
-                _result.ConflictsLeftAlone++;
-            }
-
-            if (c.Recorded.IsKnown)
-            {
-                _conflictIds.Add(c.Recorded.Disk);
-            }
-
-            if (c.Found.IsKnown)
-            {
-                _conflictIds.Add(c.Found);
-            }
-
-            _conflictPaths.Add(c.Path);
-        }
-
-        _writer = _store.Writer;
-        _capture = new UndoCapture(_writer);
-        _capture.Epoch.NewEpoch();
+        var engine = new RollbackEngine(store, model, result, force, dry: false, progress);
         uint oldMask = umask(0);
         try
         {
-            byte[] name = System.Text.Encoding.UTF8.GetBytes(_result.Checkpoint.Name);
-            var marker = new OpIntent
+            engine.Work();
+        }
+        finally
+        {
+            umask(oldMask);
+        }
+
+        return result;
+    }
+
+    private void Work()
+    {
+        _total = _m.AtCheckpoint.Count + _m.Current.Count + (2L * _m.Objects.Count);
+        Verify();
+        if (_dry)
+        {
+            // A dry run changes no name: content and metadata are then looked at where they are now.
+            foreach (NameSlot slot in _live.Slots)
             {
-                TimeNs = Now(),
-                Pid = _pid,
-                Tid = _pid,
-                Op = OpCode.Rollback,
-                Flags = IntentFlags.Rollback,
-                Fd = -1,
-                Offset = -1,
-                Length = (long)_result.Checkpoint.Seq,
-                Mode = (uint)_result.Checkpoint.Id,
-            };
-            ulong markerSeq = _writer.AppendIntent(marker, [], name);
-            _writer.Commit(sync: false);
+                if (_live.At(slot) is { } o && !_diskPath.ContainsKey(o.Id) && _live.PathOf(slot) is { } p)
+                {
+                    _diskPath[o.Id] = p;
+                }
+            }
+        }
 
-            _total = _history.Ops.Count + (2L * _history.Earliest.Count);
-            ReplayNames();
-            RestoreContent();
-            RestoreMetadata();
-
-            _writer.AppendCompletion(markerSeq, new OpCompletion
+        PlaceNames();
+        RemoveLeftovers();
+        RestoreContent();
+        RestoreMetadata();
+        if (_markerSeq != 0)
+        {
+            _writer!.AppendCompletion(_markerSeq, new OpCompletion
             {
                 TimeNs = Now(),
                 Result = _result.Errors.Count > 0 ? -1 : _result.ConflictsLeftAlone,
@@ -162,19 +149,90 @@ public sealed partial class RollbackEngine
             });
             _writer.Commit(sync: true);
         }
-        finally
-        {
-            umask(oldMask);
-        }
     }
 
-    /// <summary>The object's current identity: recreated objects have new inode numbers.</summary>
-    private FileId Cur(ObjKey recorded) => _map.TryGetValue(recorded, out FileId now) ? now : recorded.Disk;
+    /// <summary>
+    /// Before the first change: a checkpoint of the state the rollback starts from (so that the rollback
+    /// can be undone), the rollback marker, and a new capture epoch.
+    /// </summary>
+    private void Start()
+    {
+        if (_markerSeq != 0)
+        {
+            return;
+        }
 
-    private bool Skip(ObjKey id, string? path) =>
-        !_force && ((id.IsKnown && (_conflictIds.Contains(id.Disk) || _conflictIds.Contains(Cur(id)))) || (path is not null && _conflictPaths.Contains(path)));
+        _writer = _store.Writer;
+        int id = _writer.NextCheckpointId;
+        string name = "before-rollback-" + id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        for (int k = 2; _writer.IsCheckpointNameUnusable(name); k++)
+        {
+            name = "before-rollback-" + id.ToString(System.Globalization.CultureInfo.InvariantCulture) + "-" + k.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
 
-    private bool Skip(FileId id, string? path) => Skip(new ObjKey(id.Dev, id.Ino, -1), path);
+        _result.BeforeRollback = _writer.AppendCheckpoint(name, Now());
+        _writer.Commit(sync: true);
+
+        _capture = new UndoCapture(_writer);
+        _capture.Epoch.NewEpoch();
+        byte[] target = System.Text.Encoding.UTF8.GetBytes(_result.Checkpoint.Name);
+        var marker = new OpIntent
+        {
+            TimeNs = Now(),
+            Pid = _pid,
+            Tid = _pid,
+            Op = OpCode.Rollback,
+            Flags = IntentFlags.Rollback,
+            Fd = -1,
+            Offset = -1,
+            Length = (long)_result.Checkpoint.Seq,
+            Mode = (uint)_result.Checkpoint.Id,
+        };
+        _markerSeq = _writer.AppendIntent(marker, [], target);
+        _writer.Commit(sync: false);
+    }
+
+    // ---- what is left alone ----
+
+    /// <summary>A slot (of the live tree) a conflict left alone, or inside a directory one did.</summary>
+    private bool Frozen(NameSlot liveSlot)
+    {
+        if (_force)
+        {
+            return false;
+        }
+
+        if (_frozenSlots.Contains(liveSlot) || (_live.At(liveSlot) is { } o && _frozenObjects.Contains(o.Id)))
+        {
+            return true;
+        }
+
+        TrackedObject dir = _m.Get(liveSlot.Dir);
+        for (int depth = 0; dir.Id != _m.Root.Id && depth < 4096; depth++)
+        {
+            if (_frozenObjects.Contains(dir.Id))
+            {
+                return true;
+            }
+
+            IReadOnlyList<NameSlot> names = _live.NamesOf(dir);
+            if (names.Count == 0)
+            {
+                return false;
+            }
+
+            if (_frozenSlots.Contains(names[0]))
+            {
+                return true;
+            }
+
+            dir = _m.Get(names[0].Dir);
+        }
+
+        return false;
+    }
+
+    private bool Frozen(TrackedObject phys) => !_force && _frozenObjects.Contains(phys.Id);
 
     private void Step()
     {
@@ -188,17 +246,23 @@ public sealed partial class RollbackEngine
 
     private void Error(string message) => _result.Errors.Add(message);
 
-    private void ConflictNow(string message)
+    /// <summary>Where a physical object is on disk now: after the names phase (or, in a dry run, where it was before it).</summary>
+    private string? BodyPath(TrackedObject phys)
     {
-        _result.Conflicts.Add("conflict: " + message + " (left alone)");
-        _result.ConflictsLeftAlone++;
+        if (_dry)
+        {
+            return _diskPath.TryGetValue(phys.Id, out string? p) ? p : null;
+        }
+
+        IReadOnlyList<NameSlot> names = _live.NamesOf(phys);
+        return names.Count == 0 ? null : _live.PathOf(names[0]);
     }
+
+    private void Plan(string line) => _result.Planned.Add(line);
 
     internal static long Now() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
 
     private static bool IsDir(uint mode) => (mode & S_IFMT) == S_IFDIR;
 
     private static FileId IdOf(in Interceptors.Interop.Stat st) => new(st.st_dev, st.st_ino);
-
-    private static string Describe(UndoItem i) => PathText.ToText(i.Path);
 }

@@ -33,6 +33,9 @@ public sealed class RollbackResult
     public int ContentRestored { get; set; }
     public int MetadataRestored { get; set; }
 
+    /// <summary>The checkpoint taken right before the rollback's first change (rolling back to it undoes the rollback); null when nothing changed.</summary>
+    public CheckpointInfo? BeforeRollback { get; set; }
+
     /// <summary>0: everything restored; 3: conflicts left alone (the rest restored); 1: errors.</summary>
     public int ExitCode => Errors.Count > 0 ? 1 : ConflictsLeftAlone > 0 ? 3 : 0;
 }

@@ -547,8 +547,11 @@ internal sealed unsafe partial class Tracer
             }
             else
             {
-                // Dangling: readlink and join with the link's directory (display form).
+                // Dangling: the kernel follows the chain of links to the name it will create (or fail on),
+                // so do the same: readlink and join with the link's directory (display form), again while
+                // the result is itself a symlink, at most as many times as the kernel does (40).
                 Span<byte> target = stackalloc byte[PathMax];
+                Span<byte> link = stackalloc byte[PathMax + 1];
                 int tl;
                 fixed (byte* tp = target)
                 {
@@ -562,6 +565,25 @@ internal sealed unsafe partial class Tracer
 
                 int dir = PathNormalizer.ParentLength(dest.AsSpan(0, destLen));
                 n = PathNormalizer.Join(dest.AsSpan(0, dir), target[..tl], _base);
+                for (int hop = 1; n > 0 && n < link.Length && hop < 40; hop++)
+                {
+                    _base.AsSpan(0, n).CopyTo(link);
+                    link[n] = 0;
+                    fixed (byte* lp = link)
+                    fixed (byte* tp = target)
+                    {
+                        tl = (int)Interop.Libc.readlink(lp, tp, PathMax);
+                    }
+
+                    if (tl <= 0)
+                    {
+                        break; // not a symlink (or not there): the end of the chain
+                    }
+
+                    dir = PathNormalizer.ParentLength(link[..n]);
+                    n = PathNormalizer.Join(link[..dir], target[..tl], _base);
+                }
+
                 if (n <= 0)
                 {
                     return 0;

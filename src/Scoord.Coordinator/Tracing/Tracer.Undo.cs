@@ -307,8 +307,10 @@ internal sealed unsafe partial class Tracer
 
         ReadOnlySpan<byte> s = stat[..^1];
         int slash = s.LastIndexOf((byte)'/');
-        if (slash < 0)
+        if (slash < 0 || s[(slash + 1)..].SequenceEqual("."u8) || s[(slash + 1)..].SequenceEqual(".."u8))
         {
+            // No entry is named "." or ".." (every op that would add or remove one fails); and the
+            // directory above "dir/." is not the parent of the display path's last name.
             return;
         }
 

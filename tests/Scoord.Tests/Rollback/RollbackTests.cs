@@ -87,11 +87,11 @@ public sealed class RollbackTests : IDisposable
         Checkpoint();
         Ok(_run.Sh(Edit));
         Checkpoint();
-        Ok(_run.Cli.Run("rollback", "1"));
+        Ok(_run.Cli.Run("rollback", "1")); // takes checkpoint 3 (before-rollback-3) first
         TreeSnapshot restored = Snap();
         Ok(_run.Sh("echo more >> d/f; rm k"));
-        Checkpoint();
-        Ok(_run.Cli.Run("rollback", "3"));
+        Checkpoint(); // 4
+        Ok(_run.Cli.Run("rollback", "4"));
         Assert.Equal("a\nmore\n", File.ReadAllText(_run.Path("d/f")));
         Ok(_run.Cli.Run("rollback", "1"));
         restored.AssertEqual(Snap());
