@@ -1,4 +1,4 @@
-using Scoord.Interceptors.Undo;
+using Scoord.Coordinator.Undo;
 using Scoord.Journal;
 using Scoord.Journal.Faults;
 using Scoord.Journal.Model;

@@ -53,7 +53,7 @@ internal sealed unsafe partial class Tracer
     private (ulong Dev, ulong Ino) _parent1;
     private (ulong Dev, ulong Ino) _parent2;
     private readonly byte[] _parentStat = new byte[PathMax + 64];
-    private readonly Interceptors.Undo.UndoCapture _capture;
+    private readonly Undo.UndoCapture _capture;
     private readonly byte[] _proc = new byte[64];
     private readonly byte[] _io = new byte[PathMax * 4];
     private readonly int[] _deferred = new int[MaxBatch];
@@ -68,7 +68,7 @@ internal sealed unsafe partial class Tracer
     public Tracer(JournalWriter writer, TracerOptions options, ILogger logger)
     {
         _writer = writer;
-        _capture = new Interceptors.Undo.UndoCapture(writer);
+        _capture = new Undo.UndoCapture(writer);
         _options = options;
         _logger = logger;
     }

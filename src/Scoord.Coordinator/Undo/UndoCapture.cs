@@ -1,8 +1,9 @@
 using Scoord.Journal;
 using Scoord.Journal.Undo;
+using Scoord.Interceptors;
 using static Scoord.Interceptors.Interop.Libc;
 
-namespace Scoord.Interceptors.Undo;
+namespace Scoord.Coordinator.Undo;
 
 /// <summary>
 /// Captures undo data before an operation runs and writes it into the journal batch of that
