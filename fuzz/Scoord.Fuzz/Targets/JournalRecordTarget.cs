@@ -1,6 +1,7 @@
 using Scoord.Journal;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
+using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Fuzz.Targets;
 

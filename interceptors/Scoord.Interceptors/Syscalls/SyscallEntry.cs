@@ -1,5 +1,3 @@
-using Scoord.Journal.Model;
-
 namespace Scoord.Interceptors.Syscalls;
 
 /// <summary>

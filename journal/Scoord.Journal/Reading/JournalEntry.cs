@@ -1,4 +1,6 @@
 using Scoord.Journal.Model;
+using Scoord.Interceptors.Syscalls;
+using Scoord.Interceptors.Decoding;
 
 namespace Scoord.Journal;
 

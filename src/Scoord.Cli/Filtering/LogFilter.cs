@@ -1,6 +1,7 @@
 using Scoord.Coordinator;
 using Scoord.Journal;
 using Scoord.Journal.Model;
+using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Cli.Filtering;
 

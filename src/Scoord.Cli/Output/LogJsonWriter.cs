@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Unicode;
 using Scoord.Journal;
 using Scoord.Journal.Model;
+using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Cli.Output;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Scoord.Journal;
 using Scoord.Journal.Model;
+using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Cli.Output;
 

@@ -1,4 +1,5 @@
 using Scoord.Journal.Model;
+using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Cli.Output;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using Scoord.Journal;
 using Scoord.Journal.Model;
 using Scoord.Journal.Undo;
+using Scoord.Interceptors.Syscalls;
 using static Scoord.Interceptors.Interop.Libc;
 
 namespace Scoord.Coordinator.Rollback;

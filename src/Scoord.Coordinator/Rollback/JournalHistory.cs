@@ -1,6 +1,7 @@
 using Scoord.Journal;
 using Scoord.Journal.Model;
 using Scoord.Journal.Undo;
+using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Coordinator.Rollback;
 

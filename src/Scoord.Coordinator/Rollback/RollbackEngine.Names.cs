@@ -1,6 +1,7 @@
 using Scoord.Interceptors;
 using Scoord.Journal;
 using Scoord.Journal.Undo;
+using Scoord.Interceptors.Syscalls;
 using static Scoord.Interceptors.Interop.Libc;
 
 namespace Scoord.Coordinator.Rollback;
@@ -154,17 +155,17 @@ public sealed partial class RollbackEngine
         switch (mode & S_IFMT)
         {
             case S_IFDIR:
-                ok = Create(Journal.Model.OpCode.Mkdirat, p, mode & 0xFFF, null);
+                ok = Create(OpCode.Mkdirat, p, mode & 0xFFF, null);
                 break;
             case S_IFLNK:
-                ok = Create(Journal.Model.OpCode.Symlinkat, p, 0, state.Data);
+                ok = Create(OpCode.Symlinkat, p, 0, state.Data);
                 break;
             case S_IFREG:
                 ok = RecreateFile(p, state, op);
                 break;
             case S_IFIFO:
             case S_IFSOCK:
-                ok = Create(Journal.Model.OpCode.Mknodat, p, mode, null);
+                ok = Create(OpCode.Mknodat, p, mode, null);
                 break;
             default:
                 Error($"cannot recreate {path}: a device node's device number is not in the journal");

@@ -3,6 +3,7 @@ using Scoord.Journal;
 using Scoord.Journal.Faults;
 using Scoord.Journal.Model;
 using Scoord.Journal.Undo;
+using Scoord.Interceptors.Syscalls;
 using static Scoord.Interceptors.Interop.Libc;
 
 namespace Scoord.Coordinator.Rollback;

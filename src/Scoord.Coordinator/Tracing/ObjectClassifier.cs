@@ -1,5 +1,6 @@
 using Scoord.Interceptors;
 using Scoord.Journal.Model;
+using Scoord.Interceptors.Decoding;
 
 namespace Scoord.Coordinator.Tracing;
 

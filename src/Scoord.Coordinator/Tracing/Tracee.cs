@@ -1,5 +1,6 @@
 using Scoord.Journal.Model;
 using Scoord.Interceptors;
+using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Coordinator.Tracing;
 

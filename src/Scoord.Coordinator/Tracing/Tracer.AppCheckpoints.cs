@@ -4,6 +4,8 @@ using Microsoft.Extensions.Logging;
 using Scoord.Interceptors;
 using Scoord.Journal;
 using Scoord.Journal.Model;
+using Scoord.Interceptors.Syscalls;
+using Scoord.Interceptors.Decoding;
 using static Scoord.Interceptors.Interop.Libc;
 
 namespace Scoord.Coordinator.Tracing;

@@ -1,6 +1,7 @@
 using Scoord.Interceptors;
 using Scoord.Interceptors.Syscalls;
 using Scoord.Journal.Model;
+using Scoord.Interceptors.Decoding;
 using static Scoord.Interceptors.Interop.Libc;
 
 namespace Scoord.Coordinator.Tracing;

@@ -1,5 +1,7 @@
 using Scoord.Interceptors;
 using Scoord.Journal.Model;
+using Scoord.Interceptors.Syscalls;
+using Scoord.Interceptors.Decoding;
 
 namespace Scoord.Coordinator.Tracing;
 

@@ -1,6 +1,8 @@
 using Scoord.Interceptors;
 using Scoord.Journal.Model;
 using Scoord.Journal.Undo;
+using Scoord.Interceptors.Syscalls;
+using Scoord.Interceptors.Decoding;
 using static Scoord.Interceptors.Interop.Libc;
 
 namespace Scoord.Coordinator.Tracing;

@@ -1,6 +1,7 @@
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
 using Xunit;
+using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Tests.Journal;
 

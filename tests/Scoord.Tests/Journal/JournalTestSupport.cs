@@ -1,5 +1,7 @@
 using System.Text;
 using Scoord.Journal.Model;
+using Scoord.Interceptors.Syscalls;
+using Scoord.Interceptors.Decoding;
 
 namespace Scoord.Tests.Journal;
 

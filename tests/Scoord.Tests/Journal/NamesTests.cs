@@ -4,6 +4,7 @@ using FsCheck.Xunit;
 using Scoord.Journal;
 using Scoord.Journal.Model;
 using Xunit;
+using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Tests.Journal;
 

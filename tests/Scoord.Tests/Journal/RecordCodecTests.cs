@@ -3,6 +3,8 @@ using FsCheck.Xunit;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
 using Xunit;
+using Scoord.Interceptors.Syscalls;
+using Scoord.Interceptors.Decoding;
 
 namespace Scoord.Tests.Journal;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using Scoord.Journal;
 using Scoord.Journal.Model;
+using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Tests.Support;
 

@@ -1,8 +1,7 @@
 using System.Collections.Frozen;
 using System.Globalization;
-using Scoord.Journal.Model;
 
-namespace Scoord.Journal;
+namespace Scoord.Interceptors.Syscalls;
 
 /// <summary>
 /// <see cref="OpCode"/> ↔ Linux syscall name ("openat", "pwrite64", "renameat2"); process events

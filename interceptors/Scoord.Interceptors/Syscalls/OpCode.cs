@@ -1,4 +1,4 @@
-namespace Scoord.Journal.Model;
+namespace Scoord.Interceptors.Syscalls;
 
 /// <summary>
 /// Architecture-independent code of a journaled operation. The numbers are part of the
