@@ -2,6 +2,7 @@ using Scoord.Journal;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
 using Scoord.Interceptors.Syscalls;
+using Scoord.Interceptors;
 
 namespace Scoord.Fuzz.Targets;
 

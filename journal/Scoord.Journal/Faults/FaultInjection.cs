@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Scoord.Interceptors;
 
 namespace Scoord.Journal.Faults;
 

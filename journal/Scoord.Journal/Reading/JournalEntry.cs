@@ -1,6 +1,7 @@
 using Scoord.Journal.Model;
 using Scoord.Interceptors.Syscalls;
 using Scoord.Interceptors.Decoding;
+using Scoord.Interceptors;
 
 namespace Scoord.Journal;
 

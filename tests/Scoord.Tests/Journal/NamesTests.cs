@@ -5,6 +5,7 @@ using Scoord.Journal;
 using Scoord.Journal.Model;
 using Xunit;
 using Scoord.Interceptors.Syscalls;
+using Scoord.Interceptors;
 
 namespace Scoord.Tests.Journal;
 

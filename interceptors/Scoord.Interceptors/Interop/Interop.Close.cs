@@ -1,12 +1,12 @@
 using System.Runtime.InteropServices;
 
-namespace Scoord.Journal;
+namespace Scoord.Interceptors;
 
 internal static partial class Interop
 {
     internal static partial class Libc
     {
-        [LibraryImport(LibraryName, EntryPoint = "close", SetLastError = true)]
+        [LibraryImport(Name, SetLastError = true)]
         internal static partial int close(int fd);
     }
 }

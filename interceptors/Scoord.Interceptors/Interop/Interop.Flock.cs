@@ -1,12 +1,14 @@
 using System.Runtime.InteropServices;
 
-namespace Scoord.Journal;
+namespace Scoord.Interceptors;
 
 internal static partial class Interop
 {
     internal static partial class Libc
     {
-        [LibraryImport(LibraryName, EntryPoint = "flock", SetLastError = true)]
+        internal const int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
+
+        [LibraryImport(Name, SetLastError = true)]
         internal static partial int flock(int fd, int operation);
     }
 }
