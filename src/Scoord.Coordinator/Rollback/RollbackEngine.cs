@@ -1,6 +1,6 @@
 using Scoord.Coordinator.Undo;
 using Scoord.Journal;
-using Scoord.Journal.Faults;
+using Scoord.Coordinator.Faults;
 using Scoord.Journal.Model;
 using Scoord.Journal.Undo;
 using Scoord.Interceptors.Syscalls;

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Scoord.Coordinator.Control;
 using Scoord.Interceptors;
 using Scoord.Journal;
-using Scoord.Journal.Faults;
+using Scoord.Coordinator.Faults;
 using static Scoord.Interceptors.Interop.Libc;
 
 namespace Scoord.Coordinator.Tracing;

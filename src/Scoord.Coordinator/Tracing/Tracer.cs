@@ -4,7 +4,7 @@ using Scoord.Interceptors;
 using Scoord.Interceptors.Seccomp;
 using Scoord.Interceptors.Syscalls;
 using Scoord.Journal;
-using Scoord.Journal.Faults;
+using Scoord.Coordinator.Faults;
 using Scoord.Journal.Model;
 using static Scoord.Interceptors.Interop.Libc;
 

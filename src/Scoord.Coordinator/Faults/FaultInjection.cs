@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Scoord.Interceptors;
 
-namespace Scoord.Journal.Faults;
+namespace Scoord.Coordinator.Faults;
 
 /// <summary>
 /// Reads <c>SCOORD_FAULT</c> once, at type initialisation, into a static readonly field: the JIT folds

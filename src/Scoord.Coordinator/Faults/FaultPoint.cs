@@ -1,4 +1,4 @@
-namespace Scoord.Journal.Faults;
+namespace Scoord.Coordinator.Faults;
 
 /// <summary>
 /// Named fault-injection points (as CRIU has): <c>SCOORD_FAULT=NAME[@N]</c> makes scoord kill itself
