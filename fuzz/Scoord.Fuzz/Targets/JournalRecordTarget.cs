@@ -71,6 +71,6 @@ public static class JournalRecordTarget
             throw new InvalidOperationException("path text does not round-trip");
         }
 
-        _ = PathText.ToJsonLiteral(text);
+        _ = Scoord.Cli.Output.JsonPathText.Literal(text);
     }
 }

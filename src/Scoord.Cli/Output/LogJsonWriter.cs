@@ -11,7 +11,7 @@ namespace Scoord.Cli.Output;
 /// `scoord log --json`: one JSON object per line, every key on every line (null where it does not
 /// apply; docs/cli.md, "JSON Lines"). Paths keep non-UTF-8 bytes as \udcXX escapes, which
 /// System.Text.Json cannot write (it replaces lone surrogates with U+FFFD), so those literals come
-/// from <see cref="PathText.ToJsonLiteral(ReadOnlySpan{byte})"/> as raw values.
+/// from <see cref="JsonPathText.Literal(ReadOnlySpan{byte})"/> as raw values.
 /// </summary>
 internal sealed class LogJsonWriter : IEntryWriter
 {
@@ -150,7 +150,7 @@ internal sealed class LogJsonWriter : IEntryWriter
         else
         {
             _json.WritePropertyName(name);
-            _json.WriteRawValue(PathText.ToJsonLiteral(bytes), skipInputValidation: true);
+            _json.WriteRawValue(JsonPathText.Literal(bytes), skipInputValidation: true);
         }
     }
 
@@ -167,7 +167,7 @@ internal sealed class LogJsonWriter : IEntryWriter
         {
             if (HasSurrogate(arg))
             {
-                _json.WriteRawValue(PathText.ToJsonLiteral(arg), skipInputValidation: true);
+                _json.WriteRawValue(JsonPathText.Literal(arg), skipInputValidation: true);
             }
             else
             {
