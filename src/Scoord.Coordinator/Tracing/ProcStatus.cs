@@ -1,3 +1,4 @@
+using Scoord.Interceptors.Decoding;
 using Scoord.Interceptors;
 
 namespace Scoord.Coordinator.Tracing;

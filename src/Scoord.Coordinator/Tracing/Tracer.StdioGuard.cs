@@ -1,3 +1,4 @@
+using Scoord.Interceptors.Decoding;
 using System.Runtime.InteropServices;
 using Scoord.Interceptors;
 using Scoord.Interceptors.Syscalls;

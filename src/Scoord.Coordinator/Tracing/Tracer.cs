@@ -1,3 +1,4 @@
+using Scoord.Interceptors.Decoding;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Scoord.Interceptors;

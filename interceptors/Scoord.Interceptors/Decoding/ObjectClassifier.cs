@@ -1,8 +1,4 @@
-using Scoord.Interceptors;
-using Scoord.Journal.Model;
-using Scoord.Interceptors.Decoding;
-
-namespace Scoord.Coordinator.Tracing;
+namespace Scoord.Interceptors.Decoding;
 
 /// <summary>
 /// Decides what is journaled by the object, not by a path prefix: regular files, directories and

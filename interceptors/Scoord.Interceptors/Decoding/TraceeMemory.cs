@@ -1,35 +1,6 @@
 using System.Buffers.Binary;
-using Scoord.Interceptors;
 
-namespace Scoord.Coordinator.Tracing;
-
-/// <summary>
-/// A source of a tracee's memory: the real one is <see cref="ProcessVmMemory"/>; the fuzz target
-/// "tracee-memory" passes arbitrary bytes with unmapped holes. Generic methods over a struct source
-/// compile to direct calls (no boxing, no allocation per stop).
-/// </summary>
-internal interface IRemoteMemory
-{
-    /// <summary>
-    /// Copies up to dest.Length bytes at <paramref name="address"/>; returns how many were copied
-    /// (process_vm_readv stops at the first unreadable page) or -1 when none could be.
-    /// </summary>
-    nint Read(ulong address, Span<byte> dest);
-}
-
-/// <summary>A stopped tracee's memory through process_vm_readv.</summary>
-internal readonly unsafe struct ProcessVmMemory(int tid) : IRemoteMemory
-{
-    public nint Read(ulong address, Span<byte> dest)
-    {
-        fixed (byte* d = dest)
-        {
-            Interop.IoVec local = new() { iov_base = d, iov_len = (nuint)dest.Length };
-            Interop.IoVec remote = new() { iov_base = (void*)address, iov_len = (nuint)dest.Length };
-            return Interop.Libc.process_vm_readv(tid, &local, 1, &remote, 1, 0);
-        }
-    }
-}
+namespace Scoord.Interceptors.Decoding;
 
 /// <summary>
 /// Reads and decodes what a tracee passes by pointer (path strings, iovec arrays, structs). Every byte

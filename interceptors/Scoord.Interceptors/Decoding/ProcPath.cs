@@ -1,6 +1,4 @@
-using Scoord.Interceptors;
-
-namespace Scoord.Coordinator.Tracing;
+namespace Scoord.Interceptors.Decoding;
 
 /// <summary>Builds NUL-terminated /proc paths and reads links into caller buffers without allocating.</summary>
 internal static unsafe class ProcPath

@@ -1,4 +1,4 @@
-namespace Scoord.Coordinator.Tracing;
+namespace Scoord.Interceptors.Decoding;
 
 /// <summary>Lexical normalisation of absolute paths: collapses "//", "." and "..", drops a trailing "/".</summary>
 internal static class PathNormalizer
