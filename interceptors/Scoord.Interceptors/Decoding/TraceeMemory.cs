@@ -70,16 +70,6 @@ internal static unsafe class TraceeMemory
         where TMemory : struct, IRemoteMemory
         => memory.Read(address, dest) == dest.Length;
 
-    public static bool Write(int tid, ulong address, ReadOnlySpan<byte> src)
-    {
-        fixed (byte* s = src)
-        {
-            Interop.IoVec local = new() { iov_base = s, iov_len = (nuint)src.Length };
-            Interop.IoVec remote = new() { iov_base = (void*)address, iov_len = (nuint)src.Length };
-            return Interop.Libc.process_vm_writev(tid, &local, 1, &remote, 1, 0) == src.Length;
-        }
-    }
-
     /// <summary>
     /// The total length of an iovec array (writev, pwritev, pwritev2), or -1 when the kernel will refuse
     /// the call before writing anything: a count outside 1..IOV_MAX (EINVAL), an unreadable array

@@ -62,17 +62,29 @@ public sealed partial class JournalWriter : IDisposable
     /// <summary>Key and value bytes committed through this writer.</summary>
     public long BytesWritten => _bytesWritten;
 
+    /// <summary>The journal's one source of sequence numbers (thread-safe), shared by every producer of events.</summary>
+    public SequenceAllocator Sequences => _sequences;
+
     /// <summary>
     /// Takes the next sequence number and buffers an INTENT under it in "ops". Commit before the
     /// tracee proceeds into the syscall.
     /// </summary>
     public ulong AppendIntent(in OpIntent intent, ReadOnlySpan<byte> path, ReadOnlySpan<byte> path2)
     {
+        ulong seq = _sequences.Next();
+        AppendIntent(seq, intent, path, path2);
+        return seq;
+    }
+
+    /// <summary>
+    /// Buffers an INTENT under <paramref name="seq"/>, taken from <see cref="Sequences"/> by its producer
+    /// (numbers are allocated in one place; a producer may take its number before it has the record).
+    /// </summary>
+    public void AppendIntent(ulong seq, in OpIntent intent, ReadOnlySpan<byte> path, ReadOnlySpan<byte> path2)
+    {
         EnsureCapacity(RecordLayout.FrameSize + RecordLayout.IntentFixedSize + (2L * RecordLayout.StringPrefixSize) + path.Length + path2.Length);
         RecordCodec.TryEncodeIntent(_buffer, intent, path, path2, out int written);
-        ulong seq = _sequences.Next();
         Put(_ops, seq, _buffer.AsSpan(0, written));
-        return seq;
     }
 
     /// <summary>Buffers the COMPLETION of the intent <paramref name="seq"/> in "results".</summary>

@@ -1,8 +1,9 @@
+using Scoord.Coordinator.Ingest;
 using Scoord.Interceptors;
+using Scoord.Interceptors.Decoding;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal.Model;
 using Scoord.Journal.Undo;
-using Scoord.Interceptors.Syscalls;
-using Scoord.Interceptors.Decoding;
 using static Scoord.Interceptors.Interop.Libc;
 
 namespace Scoord.Coordinator.Tracing;
@@ -16,32 +17,25 @@ namespace Scoord.Coordinator.Tracing;
 /// like an outside change to rollback. munmap itself is not traced: a mapping unmapped early is
 /// re-captured at checkpoints only while /proc/PID/map_files still shows it.
 /// </summary>
-internal sealed unsafe partial class Tracer
+internal sealed unsafe class SharedMappings(JournalIngest ingest, TraceeTable tracees)
 {
-    internal sealed class SharedMapping
-    {
-        public ulong Address;
-        public long Length;
-        public long FileOffset;
-        public ulong Dev;
-        public ulong Ino;
-        public byte[] Path = [];
-    }
+    private readonly byte[] _proc = new byte[64];
+    private readonly byte[] _statPath = new byte[4096 + 64];
 
     /// <summary>At the exit stop of a journaled writable shared mmap: remember the mapping.</summary>
-    private void RememberMapping(Tracee t, ulong seq, long address)
+    public static void Remember(Tracee t, long address)
     {
-        _ = seq;
+        PendingCall call = t.Pending;
         TracedProcess p = t.Process;
         p.Mappings ??= new List<SharedMapping>();
         p.Mappings.Add(new SharedMapping
         {
             Address = (ulong)address,
-            Length = t.MapLength,
-            FileOffset = t.MapOffset,
-            Dev = t.MapDev,
-            Ino = t.MapIno,
-            Path = t.Post1Display(),
+            Length = call.MapLength,
+            FileOffset = call.MapOffset,
+            Dev = call.MapDev,
+            Ino = call.MapIno,
+            Path = call.Post1Display(),
         });
     }
 
@@ -51,9 +45,9 @@ internal sealed unsafe partial class Tracer
     /// Without it the last post-state of such a file would be the one its mmap left, before the
     /// memory writes moved its mtime, and rollback would report the app's own writes as an outside change.
     /// </summary>
-    private void RecordUnmappedMappings()
+    public void RecordUnmapped()
     {
-        foreach (TracedProcess p in _processes.Values)
+        foreach (TracedProcess p in tracees.Processes.Values)
         {
             if (p.Mappings is null)
             {
@@ -70,16 +64,16 @@ internal sealed unsafe partial class Tracer
                     continue;
                 }
 
-                RecordMappingPostState(p, m);
+                RecordPostState(p, m);
                 p.Mappings.RemoveAt(i);
             }
         }
     }
 
     /// <summary>Inside the barrier, after the checkpoint record: capture live mappings again for the new epoch.</summary>
-    private void RecaptureMappings()
+    public void Recapture()
     {
-        foreach (TracedProcess p in _processes.Values)
+        foreach (TracedProcess p in tracees.Processes.Values)
         {
             if (p.Mappings is null)
             {
@@ -96,30 +90,25 @@ internal sealed unsafe partial class Tracer
                     continue;
                 }
 
-                var intent = new OpIntent
-                {
-                    TimeNs = Clock.NowNs(), Pid = p.Tgid, Tid = p.Tgid, Op = OpCode.Mmap, Fd = -1,
-                    Offset = m.FileOffset, Length = m.Length, Dev = m.Dev, Ino = m.Ino, Kind = ObjectKind.Regular,
-                };
-                ulong seq = _writer.AppendIntent(intent, m.Path, default);
+                ulong seq = ingest.Event(Intent(p, m, OpCode.Mmap), m.Path);
                 uint part = 0;
                 // The file's state (times, size, mode) at the checkpoint: the first touch of the new epoch.
-                int n = ProcPath.FormatFd(_parentStat, Environment.ProcessId, fd);
-                _capture.CaptureState(seq, ref part, UndoRole.Object, _parentStat.AsSpan(0, n + 1), m.Path, follow: true, wholeContent: false, firstTouchOnly: true, recordAbsent: false);
+                int n = ProcPath.FormatFd(_statPath, Environment.ProcessId, fd);
+                ingest.Capture.CaptureState(seq, ref part, UndoRole.Object, _statPath.AsSpan(0, n + 1), m.Path, follow: true, wholeContent: false, firstTouchOnly: true, recordAbsent: false);
                 Interop.Stat st;
                 if (fstat(fd, &st) == 0)
                 {
-                    _capture.CaptureBlocks(seq, ref part, fd, st.st_dev, st.st_ino, st.st_size, m.Path, m.FileOffset, m.Length);
+                    ingest.Capture.CaptureBlocks(seq, ref part, fd, st.st_dev, st.st_ino, st.st_size, m.Path, m.FileOffset, m.Length);
                 }
 
                 close(fd);
-                _writer.AppendCompletion(seq, new OpCompletion { TimeNs = Clock.NowNs(), Result = 0 });
+                ingest.Completion(seq, new OpCompletion { TimeNs = Clock.NowNs(), Result = 0 });
             }
         }
     }
 
     /// <summary>The process execs or exits: its mappings go; record each file's post-state.</summary>
-    private void MappingsGone(TracedProcess p)
+    public void Gone(TracedProcess p)
     {
         if (p.Mappings is null)
         {
@@ -128,34 +117,29 @@ internal sealed unsafe partial class Tracer
 
         foreach (SharedMapping m in p.Mappings)
         {
-            RecordMappingPostState(p, m);
+            RecordPostState(p, m);
         }
 
         p.Mappings = null;
     }
 
     /// <summary>A munmap event with the post-state of the mapping's file (by its path).</summary>
-    private void RecordMappingPostState(TracedProcess p, SharedMapping m)
+    private void RecordPostState(TracedProcess p, SharedMapping m)
     {
-        var intent = new OpIntent
-        {
-            TimeNs = Clock.NowNs(), Pid = p.Tgid, Tid = p.Tgid, Op = OpCode.Munmap, Fd = -1,
-            Offset = m.FileOffset, Length = m.Length, Dev = m.Dev, Ino = m.Ino, Kind = ObjectKind.Regular,
-        };
-        ulong seq = _writer.AppendIntent(intent, m.Path, default);
+        ulong seq = ingest.Event(Intent(p, m, OpCode.Munmap), m.Path);
         uint part = 0;
-        int n = PathToStat(m.Path);
-        _capture.CapturePostState(seq, ref part, UndoRole.Object, _parentStat.AsSpan(0, n + 1), m.Path, follow: false);
-        _writer.AppendCompletion(seq, new OpCompletion { TimeNs = Clock.NowNs(), Result = 0 });
+        int n = Math.Min(m.Path.Length, _statPath.Length - 1);
+        m.Path.AsSpan(0, n).CopyTo(_statPath);
+        _statPath[n] = 0;
+        ingest.Capture.CapturePostState(seq, ref part, UndoRole.Object, _statPath.AsSpan(0, n + 1), m.Path, follow: false);
+        ingest.Completion(seq, new OpCompletion { TimeNs = Clock.NowNs(), Result = 0 });
     }
 
-    private int PathToStat(byte[] path)
+    private static OpIntent Intent(TracedProcess p, SharedMapping m, OpCode op) => new()
     {
-        int n = Math.Min(path.Length, _parentStat.Length - 1);
-        path.AsSpan(0, n).CopyTo(_parentStat);
-        _parentStat[n] = 0;
-        return n;
-    }
+        TimeNs = Clock.NowNs(), Pid = p.Tgid, Tid = p.Tgid, Op = op, Fd = -1,
+        Offset = m.FileOffset, Length = m.Length, Dev = m.Dev, Ino = m.Ino, Kind = ObjectKind.Regular,
+    };
 
     /// <summary>Opens /proc/PID/map_files/START-END of a mapping, read-only; -1 if it is gone.</summary>
     private int OpenMapFile(int tgid, SharedMapping m)
@@ -163,7 +147,7 @@ internal sealed unsafe partial class Tracer
         Span<byte> tail = stackalloc byte[64];
         ulong pages = ((ulong)m.Length + 4095) & ~4095UL; // mappings cover whole pages
         int n = WriteHex(tail, "map_files/"u8, m.Address, m.Address + pages);
-        int len = ProcPath.Format(_proc, tgid, tail[..n]);
+        ProcPath.Format(_proc, tgid, tail[..n]);
         fixed (byte* p = _proc)
         {
             int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOATIME, 0);
@@ -172,7 +156,6 @@ internal sealed unsafe partial class Tracer
                 fd = open(p, O_RDONLY | O_CLOEXEC, 0);
             }
 
-            _ = len;
             return fd;
         }
     }

@@ -17,7 +17,7 @@ namespace Scoord.Coordinator.Tracing;
 /// application it belongs to (inherited at fork) for `scoord status`; the exit of an application's
 /// main process completes its <see cref="JoinedApplication.Exit"/>.
 /// </summary>
-internal sealed unsafe partial class Tracer : IApplicationGroup
+internal sealed unsafe partial class ApplicationGroup(TracerOptions options, TraceeTable tracees, Doorbell doorbell, ILogger logger) : IApplicationGroup
 {
     private readonly ConcurrentQueue<WorkItem> _work = new();
     private readonly Dictionary<int, Application> _appsByPid = new();
@@ -56,34 +56,29 @@ internal sealed unsafe partial class Tracer : IApplicationGroup
 
     public string StatusJson() => (string)OnTracerThread(BuildStatusJson);
 
+    /// <summary>Sends <paramref name="signal"/> to the process group of every joined application still running (any thread).</summary>
+    public void SignalJoinedApplications(int signal)
+    {
+        foreach (int pid in _runningJoined.Keys)
+        {
+            kill(-pid, signal);
+        }
+    }
+
     /// <summary>Runs <paramref name="run"/> on the tracer thread (woken by the doorbell) and returns its result.</summary>
     private object OnTracerThread(Func<object> run)
     {
         var item = new WorkItem(run);
-        lock (_requests)
+        if (!doorbell.TryEnqueue(_work, item))
         {
-            if (!_accepting)
-            {
-                throw new ScoordException(JoinRequest.GroupEndedMessage);
-            }
-
-            _work.Enqueue(item);
+            throw new ScoordException(JoinRequest.GroupEndedMessage);
         }
 
-        // Rung at once, and again every 200 ms in case the doorbell was between reads; waiting on the
-        // handle (Task.Wait would wrap a failure in an AggregateException).
-        Task<object> done = item.Done.Task;
-        do
-        {
-            RingDoorbell();
-        }
-        while (!((IAsyncResult)done).AsyncWaitHandle.WaitOne(TimeSpan.FromMilliseconds(200)));
-
-        return done.GetAwaiter().GetResult();
+        return doorbell.RingUntil(item.Done.Task);
     }
 
     /// <summary>On the tracer thread, at a doorbell stop outside a barrier.</summary>
-    private void ServeWork()
+    public void ServeWork()
     {
         while (_work.TryDequeue(out WorkItem? item))
         {
@@ -99,7 +94,8 @@ internal sealed unsafe partial class Tracer : IApplicationGroup
         }
     }
 
-    private void FailWork(string message)
+    /// <summary>The group has ended: work still queued fails.</summary>
+    public void FailWork(string message)
     {
         while (_work.TryDequeue(out WorkItem? item))
         {
@@ -108,7 +104,7 @@ internal sealed unsafe partial class Tracer : IApplicationGroup
     }
 
     /// <summary>Records the program `scoord run` itself started as application 1.</summary>
-    private void RegisterPrimary(TracedProcess main, FilterOptions filterOptions, string launcherPath)
+    public void RegisterPrimary(TracedProcess main, FilterOptions filterOptions, string launcherPath)
     {
         _filterOptions = filterOptions;
         _launcherPath = launcherPath;
@@ -116,7 +112,7 @@ internal sealed unsafe partial class Tracer : IApplicationGroup
         {
             Id = _nextAppId++,
             Pid = main.Tgid,
-            Argv = [.. _options.Command],
+            Argv = [.. options.Command],
             Cwd = Environment.CurrentDirectory,
             StartNs = Clock.NowNs(),
         };
@@ -129,13 +125,13 @@ internal sealed unsafe partial class Tracer : IApplicationGroup
     {
         var environment = new Dictionary<string, string>(request.Environment, StringComparer.Ordinal)
         {
-            ["SCOORD_JOURNAL"] = System.Text.Encoding.UTF8.GetString(_options.JournalPath),
+            ["SCOORD_JOURNAL"] = System.Text.Encoding.UTF8.GetString(options.Policy.JournalPath),
         };
         using var launcher = new Launch.Launcher();
         launcher.Spawn(_launcherPath, request.Program, request.Argv, environment,
-            protectDirectory: _options.MountProtect, debug: _logger.IsEnabled(LogLevel.Debug), joined: new Launch.JoinedStdio(stdio, request.Cwd));
+            protectDirectory: options.MountProtect, debug: logger.IsEnabled(LogLevel.Debug), joined: new Launch.JoinedStdio(stdio, request.Cwd));
         int pid = launcher.Pid;
-        if (ptrace(PTRACE_SEIZE, pid, 0, PtraceOptions) != 0)
+        if (ptrace(PTRACE_SEIZE, pid, 0, Tracer.PtraceOptions) != 0)
         {
             Errno e = Interop.LastErrno;
             kill(pid, SIGKILL); // reaped by the loop's waitpid: it is our child
@@ -150,15 +146,13 @@ internal sealed unsafe partial class Tracer : IApplicationGroup
             Cwd = request.Cwd,
             StartNs = Clock.NowNs(),
         };
-        var process = new TracedProcess { Tgid = pid, Ppid = Environment.ProcessId, Threads = 1, App = app.Id };
-        _processes[pid] = process;
-        _tracees[pid] = new Tracee { Tid = pid, Process = process, Started = true };
+        tracees.AddLaunched(pid, app.Id);
         _apps.Add(app);
         _appsByPid[pid] = app;
         _runningJoined[pid] = app.Id;
         // Its own stdio decides which of fds 0-2 may be written without a stop (regular files may not).
         launcher.SendFilter(FilterGenerator.Build(_filterOptions with { StdioFastFds = FastFds(stdio) }));
-        Log.Joined(_logger, app.Id, pid, request.Argv[0]);
+        Log.Joined(logger, app.Id, pid, request.Argv[0]);
         return app;
     }
 
@@ -177,17 +171,8 @@ internal sealed unsafe partial class Tracer : IApplicationGroup
         return mask;
     }
 
-    /// <summary>Sends <paramref name="signal"/> to the process group of every joined application still running (any thread).</summary>
-    public void SignalJoinedApplications(int signal)
-    {
-        foreach (int pid in _runningJoined.Keys)
-        {
-            kill(-pid, signal);
-        }
-    }
-
     /// <summary>A process ended: if it was an application's main process, its exit status goes to whoever waits.</summary>
-    private void ApplicationProcessExited(int tgid, int status)
+    public void ProcessExited(int tgid, int status)
     {
         if (_appsByPid.Remove(tgid, out Application? app))
         {
@@ -234,7 +219,7 @@ internal sealed unsafe partial class Tracer : IApplicationGroup
 
             w.WriteEndArray();
             w.WriteStartArray("processes");
-            foreach (TracedProcess p in _processes.Values.OrderBy(p => p.Tgid))
+            foreach (TracedProcess p in tracees.Processes.Values.OrderBy(p => p.Tgid))
             {
                 w.WriteStartObject();
                 w.WriteNumber("pid", p.Tgid);
