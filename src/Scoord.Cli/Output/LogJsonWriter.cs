@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Unicode;
 using Scoord.Journal;
@@ -15,20 +14,13 @@ namespace Scoord.Cli.Output;
 /// </summary>
 internal sealed class LogJsonWriter : IEntryWriter
 {
-    private static readonly JsonWriterOptions s_options = new()
-    {
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        Indented = false,
-        SkipValidation = false,
-    };
-
     private readonly StdoutWriter _output;
     private readonly Utf8JsonWriter _json;
 
     public LogJsonWriter(StdoutWriter output)
     {
         _output = output;
-        _json = new Utf8JsonWriter(output, s_options);
+        _json = new Utf8JsonWriter(output, JsonOutput.Options);
     }
 
     public void Write(JournalEntry e)
