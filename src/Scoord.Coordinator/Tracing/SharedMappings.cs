@@ -45,33 +45,13 @@ internal sealed unsafe class SharedMappings(JournalIngest ingest, TraceeTable tr
     /// Without it the last post-state of such a file would be the one its mmap left, before the
     /// memory writes moved its mtime, and rollback would report the app's own writes as an outside change.
     /// </summary>
-    public void RecordUnmapped()
-    {
-        foreach (TracedProcess p in tracees.Processes.Values)
-        {
-            if (p.Mappings is null)
-            {
-                continue;
-            }
-
-            for (int i = p.Mappings.Count - 1; i >= 0; i--)
-            {
-                SharedMapping m = p.Mappings[i];
-                int fd = OpenMapFile(p.Tgid, m);
-                if (fd >= 0)
-                {
-                    close(fd);
-                    continue;
-                }
-
-                RecordPostState(p, m);
-                p.Mappings.RemoveAt(i);
-            }
-        }
-    }
+    public void RecordUnmapped() => Visit(recapture: false);
 
     /// <summary>Inside the barrier, after the checkpoint record: capture live mappings again for the new epoch.</summary>
-    public void Recapture()
+    public void Recapture() => Visit(recapture: true);
+
+    /// <summary>Every remembered mapping, newest first: an unmapped one is forgotten (its post-state recorded first when asked), a live one re-captured when asked.</summary>
+    private void Visit(bool recapture)
     {
         foreach (TracedProcess p in tracees.Processes.Values)
         {
@@ -86,25 +66,40 @@ internal sealed unsafe class SharedMappings(JournalIngest ingest, TraceeTable tr
                 int fd = OpenMapFile(p.Tgid, m);
                 if (fd < 0)
                 {
+                    if (!recapture)
+                    {
+                        RecordPostState(p, m);
+                    }
+
                     p.Mappings.RemoveAt(i); // unmapped since
                     continue;
                 }
 
-                ulong seq = ingest.Event(Intent(p, m, OpCode.Mmap), m.Path);
-                uint part = 0;
-                // The file's state (times, size, mode) at the checkpoint: the first touch of the new epoch.
-                int n = ProcPath.FormatFd(_statPath, Environment.ProcessId, fd);
-                ingest.Capture.CaptureState(seq, ref part, UndoRole.Object, _statPath.AsSpan(0, n + 1), m.Path, follow: true, wholeContent: false, firstTouchOnly: true, recordAbsent: false);
-                Interop.Stat st;
-                if (fstat(fd, &st) == 0)
+                if (recapture)
                 {
-                    ingest.Capture.CaptureBlocks(seq, ref part, fd, st.st_dev, st.st_ino, st.st_size, m.Path, m.FileOffset, m.Length);
+                    CaptureAgain(p, m, fd);
                 }
 
                 close(fd);
-                ingest.Completion(seq, new OpCompletion { TimeNs = Clock.NowNs(), Result = 0 });
             }
         }
+    }
+
+    /// <summary>A synthetic mmap intent with the file's state and the mapped range's pre-image, the first touch of the new epoch.</summary>
+    private void CaptureAgain(TracedProcess p, SharedMapping m, int fd)
+    {
+        ulong seq = ingest.Event(Intent(p, m, OpCode.Mmap), m.Path);
+        uint part = 0;
+        // The file's state (times, size, mode) at the checkpoint: the first touch of the new epoch.
+        int n = ProcPath.FormatFd(_statPath, Environment.ProcessId, fd);
+        ingest.Capture.CaptureState(seq, ref part, UndoRole.Object, _statPath.AsSpan(0, n + 1), m.Path, follow: true, wholeContent: false, firstTouchOnly: true, recordAbsent: false);
+        Interop.Stat st;
+        if (fstat(fd, &st) == 0)
+        {
+            ingest.Capture.CaptureBlocks(seq, ref part, fd, st.st_dev, st.st_ino, st.st_size, m.Path, m.FileOffset, m.Length);
+        }
+
+        ingest.Completion(seq, new OpCompletion { TimeNs = Clock.NowNs(), Result = 0 });
     }
 
     /// <summary>The process execs or exits: its mappings go; record each file's post-state.</summary>
