@@ -1,8 +1,8 @@
+using Scoord.Interceptors;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
-using Scoord.Interceptors.Syscalls;
-using Scoord.Interceptors;
 
 namespace Scoord.Fuzz.Targets;
 

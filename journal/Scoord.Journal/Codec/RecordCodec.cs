@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
-using Scoord.Journal.Model;
-using Scoord.Interceptors.Syscalls;
 using Scoord.Interceptors.Decoding;
+using Scoord.Interceptors.Syscalls;
+using Scoord.Journal.Model;
 
 namespace Scoord.Journal.Codec;
 

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
-using Scoord.Interceptors.Syscalls;
 using Scoord.Interceptors.Decoding;
+using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Journal.Model;
 
@@ -13,16 +13,16 @@ public enum IntentFlags : ushort
     Refused = 1,
     /// <summary>The syscall came through a non-native ABI (i386 int 0x80 or x32).</summary>
     ForeignAbi = 2,
-    /// <summary>Path could not be read completely from the tracee (bad pointer, over PATH_MAX).</summary>
+    /// <summary>Path could not be read completely from the process (bad pointer, over PATH_MAX).</summary>
     PathUnreadable = 4,
     /// <summary>The operation was performed by `scoord rollback` (restoring a checkpoint), not by the app.</summary>
     Rollback = 8,
 }
 
 /// <summary>
-/// The fixed-size part of an INTENT record: what the tracer decoded at the syscall-entry stop,
+/// The fixed-size part of an INTENT record: what was decoded of an operation before it ran,
 /// before the kernel performed the operation. Strings (path, path2) travel beside it as spans so
-/// the tracer's hot path fills this struct on its stack and allocates nothing.
+/// a producer's hot path fills this struct on its stack and allocates nothing.
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct OpIntent

@@ -1,7 +1,7 @@
 using RocksDbSharp;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
-using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Journal;
 

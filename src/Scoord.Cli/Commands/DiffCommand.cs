@@ -1,6 +1,6 @@
 using System.CommandLine;
-using Scoord.Cli.Output;
 using System.Text.Json;
+using Scoord.Cli.Output;
 using Scoord.Coordinator.Rollback;
 
 namespace Scoord.Cli.Commands;

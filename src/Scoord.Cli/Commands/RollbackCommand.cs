@@ -1,7 +1,7 @@
-using Scoord.Journal;
 using System.CommandLine;
 using System.Globalization;
 using Scoord.Coordinator.Rollback;
+using Scoord.Journal;
 
 namespace Scoord.Cli.Commands;
 

@@ -1,7 +1,6 @@
 using Scoord.Coordinator;
-using Scoord.Journal;
-using Scoord.Journal.Model;
 using Scoord.Interceptors.Syscalls;
+using Scoord.Journal;
 
 namespace Scoord.Cli.Filtering;
 

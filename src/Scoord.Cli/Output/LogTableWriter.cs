@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal;
 using Scoord.Journal.Model;
-using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Cli.Output;
 

@@ -1,5 +1,5 @@
-using Scoord.Interceptors.Decoding;
 using Scoord.Interceptors;
+using Scoord.Interceptors.Decoding;
 
 namespace Scoord.Coordinator.Tracing;
 

@@ -1,6 +1,6 @@
+using Scoord.Interceptors;
 using Scoord.Journal;
 using Scoord.Journal.Undo;
-using Scoord.Interceptors;
 using static Scoord.Interceptors.Interop.Libc;
 
 namespace Scoord.Coordinator.Undo;

@@ -1,7 +1,7 @@
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
 using Xunit;
-using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Tests.Journal;
 

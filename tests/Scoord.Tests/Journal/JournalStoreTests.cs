@@ -1,11 +1,11 @@
 using System.Buffers.Binary;
 using System.Text;
 using RocksDbSharp;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
 using Xunit;
-using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Tests.Journal;
 

@@ -1,7 +1,7 @@
 using System.Text;
-using Scoord.Journal.Model;
-using Scoord.Interceptors.Syscalls;
 using Scoord.Interceptors.Decoding;
+using Scoord.Interceptors.Syscalls;
+using Scoord.Journal.Model;
 
 namespace Scoord.Tests.Journal;
 

@@ -1,11 +1,10 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using FsCheck.Xunit;
-using Scoord.Journal;
-using Scoord.Journal.Model;
-using Xunit;
-using Scoord.Interceptors.Syscalls;
 using Scoord.Interceptors;
+using Scoord.Interceptors.Syscalls;
+using Scoord.Journal;
+using Xunit;
 
 namespace Scoord.Tests.Journal;
 

@@ -1,10 +1,10 @@
 using FsCheck;
 using FsCheck.Xunit;
+using Scoord.Interceptors.Decoding;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
 using Xunit;
-using Scoord.Interceptors.Syscalls;
-using Scoord.Interceptors.Decoding;
 
 namespace Scoord.Tests.Journal;
 

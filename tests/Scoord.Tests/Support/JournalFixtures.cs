@@ -1,7 +1,7 @@
 using System.Text;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal;
 using Scoord.Journal.Model;
-using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Tests.Support;
 
