@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Scoord.Interceptors;
 using Scoord.Journal.Codec;
 
 namespace Scoord.Journal;
@@ -46,8 +47,8 @@ internal static class ThrowHelper
         throw new JournalException($"journal {dir}: {action} failed: {OneLine(inner.Message)}", inner);
 
     [DoesNotReturn]
-    public static void ThrowErrno(string dir, string action, int errno) =>
-        throw new JournalException($"journal {dir}: {action} failed: {ErrnoNames.NameOrNumber(errno)}");
+    public static void ThrowErrno(string dir, string action, Errno errno) =>
+        throw new JournalException($"journal {dir}: {action} failed: {ErrnoNames.NameOrNumber((int)errno)}");
 
     [DoesNotReturn]
     public static void ThrowNotWritable() =>

@@ -6,7 +6,7 @@ internal static class Program
 {
     public static int Main(string[] args)
     {
-        if (Scoord.Journal.Faults.FaultInjection.ConfigurationWarning() is { } warning)
+        if (Scoord.Coordinator.Faults.FaultInjection.ConfigurationWarning() is { } warning)
         {
             Console.Error.WriteLine("scoord: warning: " + warning);
         }

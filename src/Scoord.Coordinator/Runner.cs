@@ -6,6 +6,7 @@ using Scoord.Coordinator.Launch;
 using Scoord.Coordinator.Restore;
 using Scoord.Coordinator.Tracing;
 using Scoord.Interceptors;
+using Scoord.Interceptors.Decoding;
 using Scoord.Interceptors.Seccomp;
 using Scoord.Journal;
 
@@ -59,8 +60,8 @@ public static partial class Runner
         var tracer = new Tracer(store.Writer, tracerOptions, logger);
 
         // Checkpoints of the running app (control socket and --checkpoint-every) go through the tracer's barrier.
-        ICheckpointTaker checkpointTaker = tracer;
-        using ControlServer server = ControlServer.Start(journalDir, checkpointTaker, logger, tracer);
+        ICheckpointTaker checkpointTaker = tracer.Checkpoints;
+        using ControlServer server = ControlServer.Start(journalDir, checkpointTaker, logger, tracer.Group);
         var filterOptions = new FilterOptions
         {
             StdioFastFds = StdioFastFds(),
@@ -87,7 +88,7 @@ public static partial class Runner
                 Interop.Libc.kill(mainPid, Interop.Libc.SIGTERM);
             }
 
-            tracer.SignalJoinedApplications(Interop.Libc.SIGTERM); // the whole group ends, not only the first program
+            tracer.Group.SignalJoinedApplications(Interop.Libc.SIGTERM); // the whole group ends, not only the first program
         });
 
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -264,12 +265,15 @@ public static partial class Runner
 
         return new TracerOptions
         {
-            JournalPath = Encoding.UTF8.GetBytes(canonical),
+            Policy = new DecodePolicy
+            {
+                JournalPath = Encoding.UTF8.GetBytes(canonical),
+                ProtectedDirs = protectedDirs,
+                JournalAncestors = ancestors,
+                Only = ScopePaths(options.Only),
+                Exclude = ScopePaths(options.Exclude),
+            },
             JournalPathText = canonical,
-            ProtectedDirs = protectedDirs,
-            JournalAncestors = ancestors,
-            Only = ScopePaths(options.Only),
-            Exclude = ScopePaths(options.Exclude),
             Durability = options.Durability,
             AppCheckpointGlobs = [.. options.AppCheckpoint.Select(g => PathGlob.Parse(g.StartsWith('/') || g.StartsWith("**", StringComparison.Ordinal) ? g : Path.GetFullPath(g)))],
             OnCheckpoint = options.OnCheckpoint,

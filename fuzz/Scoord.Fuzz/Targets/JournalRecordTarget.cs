@@ -1,3 +1,5 @@
+using Scoord.Interceptors;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
@@ -69,6 +71,6 @@ public static class JournalRecordTarget
             throw new InvalidOperationException("path text does not round-trip");
         }
 
-        _ = PathText.ToJsonLiteral(text);
+        _ = Scoord.Cli.Output.JsonPathText.Literal(text);
     }
 }

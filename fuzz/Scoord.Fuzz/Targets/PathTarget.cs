@@ -1,4 +1,4 @@
-using Scoord.Coordinator.Tracing;
+using Scoord.Interceptors.Decoding;
 
 namespace Scoord.Fuzz.Targets;
 

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using Scoord.Coordinator.Tracing;
+using Scoord.Interceptors.Decoding;
 
 namespace Scoord.Fuzz.Targets;
 

@@ -3,9 +3,11 @@ using System.Runtime.InteropServices;
 namespace Scoord.Interceptors;
 
 /// <summary>
-/// P/Invoke surface of scoord, one nested class per native library (dotnet/runtime's shape).
-/// C names for C things; every function that sets errno is imported with SetLastError so callers
-/// read <see cref="Marshal.GetLastPInvokeError"/> right after the call.
+/// The one P/Invoke surface of scoord (dotnet/runtime's shape): one partial class, a nested class per
+/// native library, one file per imported function (Interop.Open.cs, Interop.Ptrace.cs, ...), constants
+/// beside the function that takes them, kernel structs in files of their own. C names for C things.
+/// Every function that sets errno is imported with SetLastError, so callers read
+/// <see cref="LastErrno"/> right after the call. The journal, the coordinator and the CLI use it too.
 /// </summary>
 internal static partial class Interop
 {

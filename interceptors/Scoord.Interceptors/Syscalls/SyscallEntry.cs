@@ -1,5 +1,3 @@
-using Scoord.Journal.Model;
-
 namespace Scoord.Interceptors.Syscalls;
 
 /// <summary>
@@ -24,6 +22,24 @@ public readonly record struct SyscallEntry
     public sbyte LengthArg { get; init; }
     /// <summary>The op acts on a symlink itself rather than its target (lchown, unlink, rename ...).</summary>
     public bool NoFollow { get; init; }
+    /// <summary><see cref="FlagsArg"/> holds AT_* flags (AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH; linkat: AT_SYMLINK_FOLLOW).</summary>
+    public bool AtFlags { get; init; }
+    /// <summary>The op may change the file's bytes: it is journaled only for a regular file (or, by path, a directory).</summary>
+    public bool Content { get; init; }
+    /// <summary>Flags the syscall implies without an argument for them (creat: O_CREAT|O_WRONLY|O_TRUNC).</summary>
+    public ulong ImpliedFlags { get; init; }
+    /// <summary>The op writes through the fd's open file description: the record keeps the fd's status flags (O_APPEND, O_DSYNC) as its flags.</summary>
+    public bool FdStatusFlags { get; init; }
+    /// <summary>The op removes a name (unlink, rmdir, rename over a name): it may free an inode.</summary>
+    public bool RemovesName { get; init; }
+    /// <summary>The op always creates a name and an inode (mkdir, mknod, symlink, bind); opens create one only with O_CREAT.</summary>
+    public bool CreatesName { get; init; }
+    public sbyte UidArg { get; init; }
+    public sbyte GidArg { get; init; }
+    /// <summary>An iovec array; its count is the next argument (writev, pwritev, pwritev2): the length is their sum.</summary>
+    public sbyte IovecArg { get; init; }
+    /// <summary>A pointer to where the bytes land in the output fd (copy_file_range, splice: off_out; NULL: the fd's offset).</summary>
+    public sbyte OutOffsetArg { get; init; }
     /// <summary>For refused syscalls: the errno returned to the app.</summary>
     public Errno RefuseErrno { get; init; }
 

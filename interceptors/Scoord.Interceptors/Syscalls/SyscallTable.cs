@@ -1,5 +1,3 @@
-using Scoord.Journal.Model;
-
 namespace Scoord.Interceptors.Syscalls;
 
 /// <summary>
@@ -35,13 +33,18 @@ public static class SyscallTable
 
     private static SyscallEntry Row(string name, SyscallClass cls, DecodeKind decode, OpCode op,
         int dirfd = -1, int path = -1, int dirfd2 = -1, int path2 = -1, int fd = -1, int flags = -1,
-        int mode = -1, int offset = -1, int length = -1, bool noFollow = false, Errno refuse = Errno.None)
+        int mode = -1, int offset = -1, int length = -1, bool noFollow = false, Errno refuse = Errno.None,
+        bool atFlags = false, bool content = false, ulong impliedFlags = 0, bool fdStatusFlags = false,
+        bool removesName = false, bool createsName = false, int uid = -1, int gid = -1, int iovec = -1, int outOffset = -1)
         => new()
         {
             Name = name, Class = cls, Decode = decode, Op = op,
             DirFdArg = (sbyte)dirfd, PathArg = (sbyte)path, DirFd2Arg = (sbyte)dirfd2, Path2Arg = (sbyte)path2,
             FdArg = (sbyte)fd, FlagsArg = (sbyte)flags, ModeArg = (sbyte)mode, OffsetArg = (sbyte)offset,
             LengthArg = (sbyte)length, NoFollow = noFollow, RefuseErrno = refuse,
+            AtFlags = atFlags, Content = content, ImpliedFlags = impliedFlags, FdStatusFlags = fdStatusFlags,
+            RemovesName = removesName, CreatesName = createsName, UidArg = (sbyte)uid, GidArg = (sbyte)gid,
+            IovecArg = (sbyte)iovec, OutOffsetArg = (sbyte)outOffset,
         };
 
     private static SyscallEntry Refused(string name, OpCode op, SyscallClass cls = SyscallClass.Trace, int flags = -1)
@@ -54,7 +57,7 @@ public static class SyscallTable
         {
             string? name = X86_64Names.ByNumber[nr];
             t[nr] = name is null
-                ? new SyscallEntry { Nr = nr, Name = null!, Class = SyscallClass.Trace, Decode = DecodeKind.Refuse, RefuseErrno = Errno.ENOSYS, DirFdArg = -1, PathArg = -1, DirFd2Arg = -1, Path2Arg = -1, FdArg = -1, FlagsArg = -1, ModeArg = -1, OffsetArg = -1, LengthArg = -1 }
+                ? Row(null!, SyscallClass.Trace, DecodeKind.Refuse, OpCode.None, refuse: Errno.ENOSYS) with { Nr = nr }
                 : Row(name, SyscallClass.Allow, DecodeKind.None, OpCode.None) with { Nr = nr };
         }
 
@@ -76,58 +79,59 @@ public static class SyscallTable
     private static IEnumerable<SyscallEntry> Special()
     {
         const SyscallClass T = SyscallClass.Trace;
+        const ulong Creat = Interop.Libc.O_CREAT | Interop.Libc.O_WRONLY | Interop.Libc.O_TRUNC;
 
         // Opens: read-only opens pass in BPF (flags checked in registers); openat2's flags are in memory.
-        yield return Row("open", SyscallClass.OpenFlags, DecodeKind.Open, OpCode.Open, path: 0, flags: 1, mode: 2);
-        yield return Row("openat", SyscallClass.OpenFlags, DecodeKind.Open, OpCode.Openat, dirfd: 0, path: 1, flags: 2, mode: 3);
-        yield return Row("openat2", T, DecodeKind.Openat2, OpCode.Openat2, dirfd: 0, path: 1);
-        yield return Row("creat", T, DecodeKind.Open, OpCode.Creat, path: 0, mode: 1);
+        yield return Row("open", SyscallClass.OpenFlags, DecodeKind.Open, OpCode.Open, path: 0, flags: 1, mode: 2, content: true);
+        yield return Row("openat", SyscallClass.OpenFlags, DecodeKind.Open, OpCode.Openat, dirfd: 0, path: 1, flags: 2, mode: 3, content: true);
+        yield return Row("openat2", T, DecodeKind.Openat2, OpCode.Openat2, dirfd: 0, path: 1, content: true);
+        yield return Row("creat", T, DecodeKind.Open, OpCode.Creat, path: 0, mode: 1, content: true, impliedFlags: Creat);
 
         // Creations.
-        yield return Row("mkdir", T, DecodeKind.Path, OpCode.Mkdir, path: 0, mode: 1, noFollow: true);
-        yield return Row("mkdirat", T, DecodeKind.Path, OpCode.Mkdirat, dirfd: 0, path: 1, mode: 2, noFollow: true);
-        yield return Row("mknod", T, DecodeKind.Path, OpCode.Mknod, path: 0, mode: 1, noFollow: true);
-        yield return Row("mknodat", T, DecodeKind.Path, OpCode.Mknodat, dirfd: 0, path: 1, mode: 2, noFollow: true);
-        yield return Row("bind", T, DecodeKind.Bind, OpCode.Bind, fd: 0);
+        yield return Row("mkdir", T, DecodeKind.Path, OpCode.Mkdir, path: 0, mode: 1, noFollow: true, createsName: true);
+        yield return Row("mkdirat", T, DecodeKind.Path, OpCode.Mkdirat, dirfd: 0, path: 1, mode: 2, noFollow: true, createsName: true);
+        yield return Row("mknod", T, DecodeKind.Path, OpCode.Mknod, path: 0, mode: 1, noFollow: true, createsName: true);
+        yield return Row("mknodat", T, DecodeKind.Path, OpCode.Mknodat, dirfd: 0, path: 1, mode: 2, noFollow: true, createsName: true);
+        yield return Row("bind", T, DecodeKind.Bind, OpCode.Bind, fd: 0, createsName: true);
         yield return Row("link", T, DecodeKind.TwoPaths, OpCode.Link, path: 0, path2: 1, noFollow: true);
-        yield return Row("linkat", T, DecodeKind.TwoPaths, OpCode.Linkat, dirfd: 0, path: 1, dirfd2: 2, path2: 3, flags: 4, noFollow: true);
-        yield return Row("symlink", T, DecodeKind.Symlink, OpCode.Symlink, path2: 0, path: 1, noFollow: true);
-        yield return Row("symlinkat", T, DecodeKind.Symlink, OpCode.Symlinkat, path2: 0, dirfd: 1, path: 2, noFollow: true);
+        yield return Row("linkat", T, DecodeKind.TwoPaths, OpCode.Linkat, dirfd: 0, path: 1, dirfd2: 2, path2: 3, flags: 4, noFollow: true, atFlags: true);
+        yield return Row("symlink", T, DecodeKind.Symlink, OpCode.Symlink, path2: 0, path: 1, noFollow: true, createsName: true);
+        yield return Row("symlinkat", T, DecodeKind.Symlink, OpCode.Symlinkat, path2: 0, dirfd: 1, path: 2, noFollow: true, createsName: true);
 
         // Content through an fd.
-        yield return Row("write", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Write, fd: 0, length: 2);
-        yield return Row("pwrite64", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Pwrite64, fd: 0, length: 2, offset: 3);
-        yield return Row("writev", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Writev, fd: 0);
-        yield return Row("pwritev", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Pwritev, fd: 0, offset: 3);
-        yield return Row("pwritev2", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Pwritev2, fd: 0, offset: 3, flags: 5);
-        yield return Row("copy_file_range", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.CopyFileRange, fd: 2, length: 4);
-        yield return Row("sendfile", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Sendfile, fd: 0, length: 3);
-        yield return Row("splice", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Splice, fd: 2, length: 4, flags: 5);
-        yield return Row("ftruncate", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Ftruncate, fd: 0, length: 1);
-        yield return Row("fallocate", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Fallocate, fd: 0, flags: 1, offset: 2, length: 3);
+        yield return Row("write", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Write, fd: 0, length: 2, content: true, fdStatusFlags: true);
+        yield return Row("pwrite64", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Pwrite64, fd: 0, length: 2, offset: 3, content: true, fdStatusFlags: true);
+        yield return Row("writev", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Writev, fd: 0, content: true, fdStatusFlags: true, iovec: 1);
+        yield return Row("pwritev", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Pwritev, fd: 0, offset: 3, content: true, fdStatusFlags: true, iovec: 1);
+        yield return Row("pwritev2", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Pwritev2, fd: 0, offset: 3, flags: 5, content: true, fdStatusFlags: true, iovec: 1);
+        yield return Row("copy_file_range", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.CopyFileRange, fd: 2, length: 4, content: true, outOffset: 3);
+        yield return Row("sendfile", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Sendfile, fd: 0, length: 3, content: true);
+        yield return Row("splice", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Splice, fd: 2, length: 4, flags: 5, content: true, outOffset: 3);
+        yield return Row("ftruncate", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Ftruncate, fd: 0, length: 1, content: true);
+        yield return Row("fallocate", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Fallocate, fd: 0, flags: 1, offset: 2, length: 3, content: true);
         yield return Row("fchmod", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Fchmod, fd: 0, mode: 1);
-        yield return Row("fchown", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Fchown, fd: 0);
+        yield return Row("fchown", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Fchown, fd: 0, uid: 1, gid: 2);
         yield return Row("fsetxattr", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Fsetxattr, fd: 0, flags: 4);
         yield return Row("fremovexattr", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Fremovexattr, fd: 0);
-        yield return Row("ioctl", SyscallClass.Ioctl, DecodeKind.Ioctl, OpCode.Ioctl, fd: 0, flags: 1);
-        yield return Row("mmap", SyscallClass.MmapShared, DecodeKind.Mmap, OpCode.Mmap, fd: 4, flags: 3, mode: 2, offset: 5, length: 1);
+        yield return Row("ioctl", SyscallClass.Ioctl, DecodeKind.Ioctl, OpCode.Ioctl, fd: 0, flags: 1, content: true);
+        yield return Row("mmap", SyscallClass.MmapShared, DecodeKind.Mmap, OpCode.Mmap, fd: 4, flags: 3, mode: 2, offset: 5, length: 1, content: true);
 
         // Content and names by path.
-        yield return Row("truncate", T, DecodeKind.Path, OpCode.Truncate, path: 0, length: 1);
-        yield return Row("unlink", T, DecodeKind.Path, OpCode.Unlink, path: 0, noFollow: true);
-        yield return Row("unlinkat", T, DecodeKind.Path, OpCode.Unlinkat, dirfd: 0, path: 1, flags: 2, noFollow: true);
-        yield return Row("rmdir", T, DecodeKind.Path, OpCode.Rmdir, path: 0, noFollow: true);
-        yield return Row("rename", T, DecodeKind.TwoPaths, OpCode.Rename, path: 0, path2: 1, noFollow: true);
-        yield return Row("renameat", T, DecodeKind.TwoPaths, OpCode.Renameat, dirfd: 0, path: 1, dirfd2: 2, path2: 3, noFollow: true);
-        yield return Row("renameat2", T, DecodeKind.TwoPaths, OpCode.Renameat2, dirfd: 0, path: 1, dirfd2: 2, path2: 3, flags: 4, noFollow: true);
+        yield return Row("truncate", T, DecodeKind.Path, OpCode.Truncate, path: 0, length: 1, content: true);
+        yield return Row("unlink", T, DecodeKind.Path, OpCode.Unlink, path: 0, noFollow: true, removesName: true);
+        yield return Row("unlinkat", T, DecodeKind.Path, OpCode.Unlinkat, dirfd: 0, path: 1, flags: 2, noFollow: true, removesName: true);
+        yield return Row("rmdir", T, DecodeKind.Path, OpCode.Rmdir, path: 0, noFollow: true, removesName: true);
+        yield return Row("rename", T, DecodeKind.TwoPaths, OpCode.Rename, path: 0, path2: 1, noFollow: true, removesName: true);
+        yield return Row("renameat", T, DecodeKind.TwoPaths, OpCode.Renameat, dirfd: 0, path: 1, dirfd2: 2, path2: 3, noFollow: true, removesName: true);
+        yield return Row("renameat2", T, DecodeKind.TwoPaths, OpCode.Renameat2, dirfd: 0, path: 1, dirfd2: 2, path2: 3, flags: 4, noFollow: true, removesName: true);
 
         // Metadata.
         yield return Row("chmod", T, DecodeKind.Path, OpCode.Chmod, path: 0, mode: 1);
         yield return Row("fchmodat", T, DecodeKind.Path, OpCode.Fchmodat, dirfd: 0, path: 1, mode: 2);
-        yield return Row("fchmodat2", T, DecodeKind.Path, OpCode.Fchmodat2, dirfd: 0, path: 1, mode: 2, flags: 3);
-        yield return Row("chown", T, DecodeKind.Path, OpCode.Chown, path: 0);
-        yield return Row("lchown", T, DecodeKind.Path, OpCode.Lchown, path: 0, noFollow: true);
-        yield return Row("fchownat", T, DecodeKind.Path, OpCode.Fchownat, dirfd: 0, path: 1, flags: 4);
+        yield return Row("fchmodat2", T, DecodeKind.Path, OpCode.Fchmodat2, dirfd: 0, path: 1, mode: 2, flags: 3, atFlags: true);
+        yield return Row("chown", T, DecodeKind.Path, OpCode.Chown, path: 0, uid: 1, gid: 2);
+        yield return Row("lchown", T, DecodeKind.Path, OpCode.Lchown, path: 0, noFollow: true, uid: 1, gid: 2);
+        yield return Row("fchownat", T, DecodeKind.Path, OpCode.Fchownat, dirfd: 0, path: 1, flags: 4, atFlags: true, uid: 2, gid: 3);
         yield return Row("utime", T, DecodeKind.Path, OpCode.Utime, path: 0);
         yield return Row("utimes", T, DecodeKind.Path, OpCode.Utimes, path: 0);
         yield return Row("utimensat", T, DecodeKind.PathOrFd, OpCode.Utimensat, dirfd: 0, path: 1, flags: 3);
@@ -136,9 +140,9 @@ public static class SyscallTable
         yield return Row("lsetxattr", T, DecodeKind.Path, OpCode.Lsetxattr, path: 0, flags: 4, noFollow: true);
         yield return Row("removexattr", T, DecodeKind.Path, OpCode.Removexattr, path: 0);
         yield return Row("lremovexattr", T, DecodeKind.Path, OpCode.Lremovexattr, path: 0, noFollow: true);
-        yield return Row("setxattrat", T, DecodeKind.Path, OpCode.Setxattrat, dirfd: 0, path: 1, flags: 2);
-        yield return Row("removexattrat", T, DecodeKind.Path, OpCode.Removexattrat, dirfd: 0, path: 1, flags: 2);
-        yield return Row("file_setattr", T, DecodeKind.Path, OpCode.FileSetattr, dirfd: 0, path: 1, flags: 4);
+        yield return Row("setxattrat", T, DecodeKind.Path, OpCode.Setxattrat, dirfd: 0, path: 1, flags: 2, atFlags: true);
+        yield return Row("removexattrat", T, DecodeKind.Path, OpCode.Removexattrat, dirfd: 0, path: 1, flags: 2, atFlags: true);
+        yield return Row("file_setattr", T, DecodeKind.Path, OpCode.FileSetattr, dirfd: 0, path: 1, flags: 4, atFlags: true);
 
         // What puts a regular file on fd 0-2 (see StdioGuard).
         yield return Row("dup2", SyscallClass.DupTarget, DecodeKind.Dup, OpCode.Dup2, fd: 0);

@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Globalization;
 using RocksDbSharp;
 using Scoord.Journal.Codec;
-using Scoord.Journal.Model;
 using Scoord.Journal.Undo;
 
 namespace Scoord.Journal.Checking;

@@ -58,33 +58,17 @@ public static class CheckpointCodec
     public static bool TryDecode(ReadOnlySpan<byte> input, out CheckpointInfo? checkpoint, out DecodeError error)
     {
         checkpoint = null;
-        if (!RecordCodec.TryReadFrame(input, out RecordType type, out _, out ReadOnlySpan<byte> payload, out error))
-        {
-            return false;
-        }
-
-        if (type != RecordType.Checkpoint)
-        {
-            error = DecodeError.WrongType;
-            return false;
-        }
-
-        return TryParsePayload(payload, out checkpoint, out error);
+        return PayloadCheck.TryReadFrameOf(input, RecordType.Checkpoint, out ReadOnlySpan<byte> payload, out error)
+            && TryParsePayload(payload, out checkpoint, out error);
     }
 
     /// <summary>Parses the payload of a frame already checked by <see cref="RecordCodec.TryReadFrame"/>.</summary>
     public static bool TryParsePayload(ReadOnlySpan<byte> p, out CheckpointInfo? checkpoint, out DecodeError error)
     {
         checkpoint = null;
-        if (p.Length < FixedSize + RecordLayout.StringPrefixSize)
+        if (!PayloadCheck.AtLeast(p, FixedSize + RecordLayout.StringPrefixSize, out error)
+            || !PayloadCheck.Reserved(BinaryPrimitives.ReadUInt32LittleEndian(p[4..]) == 0, out error))
         {
-            error = DecodeError.PayloadTooShort;
-            return false;
-        }
-
-        if (BinaryPrimitives.ReadUInt32LittleEndian(p[4..]) != 0)
-        {
-            error = DecodeError.ReservedNotZero;
             return false;
         }
 

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using Scoord.Interceptors.Decoding;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal.Model;
 
 namespace Scoord.Journal.Codec;
@@ -228,14 +230,14 @@ public static class RecordCodec
         intent = default;
         path = default;
         path2 = default;
-        return TryReadFrameOf(input, RecordType.Intent, out ReadOnlySpan<byte> payload, out error)
+        return PayloadCheck.TryReadFrameOf(input, RecordType.Intent, out ReadOnlySpan<byte> payload, out error)
             && TryParseIntent(payload, out intent, out path, out path2, out error);
     }
 
     public static bool TryDecodeCompletion(ReadOnlySpan<byte> input, out OpCompletion completion, out DecodeError error)
     {
         completion = default;
-        return TryReadFrameOf(input, RecordType.Completion, out ReadOnlySpan<byte> payload, out error)
+        return PayloadCheck.TryReadFrameOf(input, RecordType.Completion, out ReadOnlySpan<byte> payload, out error)
             && TryParseCompletion(payload, out completion, out error);
     }
 
@@ -244,31 +246,15 @@ public static class RecordCodec
         processEvent = default;
         path = default;
         argv = default;
-        return TryReadFrameOf(input, RecordType.Process, out ReadOnlySpan<byte> payload, out error)
+        return PayloadCheck.TryReadFrameOf(input, RecordType.Process, out ReadOnlySpan<byte> payload, out error)
             && TryParseProcess(payload, out processEvent, out path, out argv, out error);
     }
 
     public static bool TryDecodeMeta(ReadOnlySpan<byte> input, out JournalMeta meta, out DecodeError error)
     {
         meta = default;
-        return TryReadFrameOf(input, RecordType.Meta, out ReadOnlySpan<byte> payload, out error)
+        return PayloadCheck.TryReadFrameOf(input, RecordType.Meta, out ReadOnlySpan<byte> payload, out error)
             && TryParseMeta(payload, out meta, out error);
-    }
-
-    private static bool TryReadFrameOf(ReadOnlySpan<byte> input, RecordType expected, out ReadOnlySpan<byte> payload, out DecodeError error)
-    {
-        if (!TryReadFrame(input, out RecordType type, out _, out payload, out error))
-        {
-            return false;
-        }
-
-        if (type != expected)
-        {
-            error = DecodeError.WrongType;
-            return false;
-        }
-
-        return true;
     }
 
     private static bool TryParseIntent(ReadOnlySpan<byte> p, out OpIntent intent, out ReadOnlySpan<byte> path, out ReadOnlySpan<byte> path2, out DecodeError error)
@@ -276,15 +262,9 @@ public static class RecordCodec
         intent = default;
         path = default;
         path2 = default;
-        if (p.Length < RecordLayout.IntentFixedSize)
+        if (!PayloadCheck.AtLeast(p, RecordLayout.IntentFixedSize, out error)
+            || !PayloadCheck.Reserved(p[81] == 0 && p[82] == 0 && p[83] == 0, out error))
         {
-            error = DecodeError.PayloadTooShort;
-            return false;
-        }
-
-        if (p[81] != 0 || p[82] != 0 || p[83] != 0)
-        {
-            error = DecodeError.ReservedNotZero;
             return false;
         }
 
@@ -311,21 +291,9 @@ public static class RecordCodec
     private static bool TryParseCompletion(ReadOnlySpan<byte> p, out OpCompletion completion, out DecodeError error)
     {
         completion = default;
-        if (p.Length < RecordLayout.CompletionSize)
+        if (!PayloadCheck.Exactly(p, RecordLayout.CompletionSize, out error)
+            || !PayloadCheck.Reserved(BinaryPrimitives.ReadUInt32LittleEndian(p[20..]) == 0, out error))
         {
-            error = DecodeError.PayloadTooShort;
-            return false;
-        }
-
-        if (p.Length > RecordLayout.CompletionSize)
-        {
-            error = DecodeError.TrailingBytes;
-            return false;
-        }
-
-        if (BinaryPrimitives.ReadUInt32LittleEndian(p[20..]) != 0)
-        {
-            error = DecodeError.ReservedNotZero;
             return false;
         }
 
@@ -334,7 +302,6 @@ public static class RecordCodec
         completion.Errno = BinaryPrimitives.ReadInt32LittleEndian(p[16..]);
         completion.Dev = BinaryPrimitives.ReadUInt64LittleEndian(p[24..]);
         completion.Ino = BinaryPrimitives.ReadUInt64LittleEndian(p[32..]);
-        error = DecodeError.None;
         return true;
     }
 
@@ -343,15 +310,9 @@ public static class RecordCodec
         e = default;
         path = default;
         argv = default;
-        if (p.Length < RecordLayout.ProcessFixedSize)
+        if (!PayloadCheck.AtLeast(p, RecordLayout.ProcessFixedSize, out error)
+            || !PayloadCheck.Reserved(BinaryPrimitives.ReadUInt16LittleEndian(p[10..]) == 0 && BinaryPrimitives.ReadUInt32LittleEndian(p[28..]) == 0, out error))
         {
-            error = DecodeError.PayloadTooShort;
-            return false;
-        }
-
-        if (BinaryPrimitives.ReadUInt16LittleEndian(p[10..]) != 0 || BinaryPrimitives.ReadUInt32LittleEndian(p[28..]) != 0)
-        {
-            error = DecodeError.ReservedNotZero;
             return false;
         }
 
@@ -368,28 +329,15 @@ public static class RecordCodec
     private static bool TryParseMeta(ReadOnlySpan<byte> p, out JournalMeta meta, out DecodeError error)
     {
         meta = default;
-        if (p.Length < RecordLayout.MetaSize)
+        if (!PayloadCheck.Exactly(p, RecordLayout.MetaSize, out error)
+            || !PayloadCheck.Reserved(BinaryPrimitives.ReadUInt32LittleEndian(p[4..]) == 0, out error))
         {
-            error = DecodeError.PayloadTooShort;
-            return false;
-        }
-
-        if (p.Length > RecordLayout.MetaSize)
-        {
-            error = DecodeError.TrailingBytes;
-            return false;
-        }
-
-        if (BinaryPrimitives.ReadUInt32LittleEndian(p[4..]) != 0)
-        {
-            error = DecodeError.ReservedNotZero;
             return false;
         }
 
         meta.FormatVersion = BinaryPrimitives.ReadUInt32LittleEndian(p);
         meta.JournalId = new Guid(p.Slice(8, 16), bigEndian: true);
         meta.CreatedNs = BinaryPrimitives.ReadInt64LittleEndian(p[24..]);
-        error = DecodeError.None;
         return true;
     }
 
@@ -402,13 +350,7 @@ public static class RecordCodec
             return false;
         }
 
-        if (at != rest.Length)
-        {
-            error = DecodeError.TrailingBytes;
-            return false;
-        }
-
-        return true;
+        return PayloadCheck.Exactly(rest, at, out error);
     }
 
     private static bool TryReadString(ReadOnlySpan<byte> rest, scoped ref int at, out ReadOnlySpan<byte> value, out DecodeError error)

@@ -1,20 +1,8 @@
 using System.Runtime.InteropServices;
+using Scoord.Interceptors.Decoding;
+using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Journal.Model;
-
-/// <summary>What kind of object an operation touches, as seen before it ran.</summary>
-public enum ObjectKind : byte
-{
-    Unknown = 0,
-    Absent = 1,
-    Regular = 2,
-    Directory = 3,
-    Symlink = 4,
-    Fifo = 5,
-    Socket = 6,
-    CharDevice = 7,
-    BlockDevice = 8,
-}
 
 /// <summary>Flags of an intent record.</summary>
 [Flags]
@@ -25,7 +13,7 @@ public enum IntentFlags : ushort
     Refused = 1,
     /// <summary>The syscall came through a non-native ABI (i386 int 0x80 or x32).</summary>
     ForeignAbi = 2,
-    /// <summary>Path could not be read completely from the tracee (bad pointer, over PATH_MAX).</summary>
+    /// <summary>Path could not be read completely from the process (bad pointer, over PATH_MAX).</summary>
     PathUnreadable = 4,
     /// <summary>The operation was performed by `scoord rollback` (restoring a checkpoint), not by the app.</summary>
     Rollback = 8,
@@ -34,9 +22,9 @@ public enum IntentFlags : ushort
 }
 
 /// <summary>
-/// The fixed-size part of an INTENT record: what the tracer decoded at the syscall-entry stop,
+/// The fixed-size part of an INTENT record: what was decoded of an operation before it ran,
 /// before the kernel performed the operation. Strings (path, path2) travel beside it as spans so
-/// the tracer's hot path fills this struct on its stack and allocates nothing.
+/// a producer's hot path fills this struct on its stack and allocates nothing.
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct OpIntent

@@ -8,7 +8,7 @@ namespace Scoord.Journal;
 /// "Path text"): valid UTF-8 passes through unchanged; every byte of an invalid UTF-8 sequence
 /// becomes the lone surrogate U+DC80+byte (Python's "surrogateescape"). Valid UTF-8 never
 /// encodes a surrogate, so the escape is unambiguous and <see cref="ToBytes"/> inverts it.
-/// In JSON an escaped byte appears as the escape <c>\udcXX</c>.
+/// In `scoord log --json` an escaped byte appears as the escape <c>\udcXX</c> (see the CLI's JsonPathText).
 /// </summary>
 public static class PathText
 {
@@ -92,64 +92,5 @@ public static class PathText
 
         bytes = buffer.WrittenSpan.ToArray();
         return true;
-    }
-
-    /// <summary>
-    /// A JSON string literal (with quotes) for a file name: UTF-8 text as is, escaped bytes as
-    /// <c>\udcXX</c>, quote, backslash and control characters escaped. System.Text.Json would replace a
-    /// lone surrogate with U+FFFD and lose the byte, so JSON output of paths goes through here.
-    /// </summary>
-    public static string ToJsonLiteral(ReadOnlySpan<byte> bytes) => ToJsonLiteral(ToText(bytes));
-
-    /// <summary>A JSON string literal for text produced by <see cref="ToText"/> (lone surrogates become \uXXXX).</summary>
-    public static string ToJsonLiteral(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var sb = new StringBuilder(text.Length + 2);
-        sb.Append('"');
-        for (int i = 0; i < text.Length; i++)
-        {
-            char c = text[i];
-            switch (c)
-            {
-                case '"': sb.Append("\\\""); break;
-                case '\\': sb.Append("\\\\"); break;
-                case '\n': sb.Append("\\n"); break;
-                case '\r': sb.Append("\\r"); break;
-                case '\t': sb.Append("\\t"); break;
-                case '\b': sb.Append("\\b"); break;
-                case '\f': sb.Append("\\f"); break;
-                default:
-                    if (c < 0x20 || c == '\u007F' || IsLoneSurrogate(text, i))
-                    {
-                        sb.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture));
-                    }
-                    else
-                    {
-                        sb.Append(c);
-                    }
-
-                    break;
-            }
-        }
-
-        sb.Append('"');
-        return sb.ToString();
-    }
-
-    private static bool IsLoneSurrogate(string s, int i)
-    {
-        char c = s[i];
-        if (char.IsHighSurrogate(c))
-        {
-            return i + 1 >= s.Length || !char.IsLowSurrogate(s[i + 1]);
-        }
-
-        if (char.IsLowSurrogate(c))
-        {
-            return i == 0 || !char.IsHighSurrogate(s[i - 1]);
-        }
-
-        return false;
     }
 }

@@ -1,3 +1,6 @@
+using Scoord.Interceptors;
+using Scoord.Interceptors.Decoding;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal.Model;
 
 namespace Scoord.Journal;

@@ -1,4 +1,5 @@
 using RocksDbSharp;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
+using Scoord.Interceptors;
 
 namespace Scoord.Journal;
 
@@ -20,10 +20,10 @@ internal sealed class JournalLock : IDisposable
     public static JournalLock Acquire(string dir)
     {
         string path = Path.Combine(dir, JournalLayout.LockFileName);
-        int fd = Interop.Libc.open(path, Interop.Libc.O_RDWR | Interop.Libc.O_CREAT | Interop.Libc.O_CLOEXEC, 0x1A4 /* 0644 */);
+        int fd = Open(path, Interop.Libc.O_RDWR | Interop.Libc.O_CREAT | Interop.Libc.O_CLOEXEC, 0x1A4 /* 0644 */);
         if (fd < 0)
         {
-            ThrowHelper.ThrowErrno(dir, "opening " + JournalLayout.LockFileName, Marshal.GetLastPInvokeError());
+            ThrowHelper.ThrowErrno(dir, "opening " + JournalLayout.LockFileName, Interop.LastErrno);
         }
 
         // A reader's probe holds LOCK_SH for a moment; retry briefly so a probe is not taken for a coordinator.
@@ -34,17 +34,18 @@ internal sealed class JournalLock : IDisposable
                 break;
             }
 
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno == Interop.Libc.EINTR)
+            // flock says EWOULDBLOCK, which is EAGAIN on Linux.
+            Errno errno = Interop.LastErrno;
+            if (errno == Errno.EINTR)
             {
                 continue;
             }
 
-            if (errno != Interop.Libc.EWOULDBLOCK || attempt >= 5)
+            if (errno != Errno.EAGAIN || attempt >= 5)
             {
                 int pid = ReadPid(fd);
                 Interop.Libc.close(fd);
-                if (errno == Interop.Libc.EWOULDBLOCK)
+                if (errno == Errno.EAGAIN)
                 {
                     ThrowHelper.ThrowInUse(dir, pid);
                 }
@@ -64,7 +65,7 @@ internal sealed class JournalLock : IDisposable
     {
         pid = 0;
         string path = Path.Combine(dir, JournalLayout.LockFileName);
-        int fd = Interop.Libc.open(path, Interop.Libc.O_RDONLY | Interop.Libc.O_CLOEXEC, 0);
+        int fd = Open(path, Interop.Libc.O_RDONLY | Interop.Libc.O_CLOEXEC, 0);
         if (fd < 0)
         {
             return false;
@@ -78,7 +79,7 @@ internal sealed class JournalLock : IDisposable
                 return false;
             }
 
-            if (Marshal.GetLastPInvokeError() != Interop.Libc.EWOULDBLOCK)
+            if (Interop.LastErrno != Errno.EAGAIN)
             {
                 return false;
             }
@@ -99,6 +100,15 @@ internal sealed class JournalLock : IDisposable
         {
             // The file stays (removing it would race with a new coordinator); closing releases the lock.
             Interop.Libc.close(fd);
+        }
+    }
+
+    private static unsafe int Open(string path, int flags, int mode)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* p = bytes)
+        {
+            return Interop.Libc.open(p, flags, mode);
         }
     }
 

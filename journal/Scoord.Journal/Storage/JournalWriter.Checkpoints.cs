@@ -11,13 +11,6 @@ public sealed partial class JournalWriter
     private int _lastCheckpointId = -1;
     private HashSet<string>? _checkpointNames;
 
-    /// <summary>
-    /// Buffers a new checkpoint: takes the next sequence number, id = last id + 1 (epoch = id), and puts
-    /// the CHECKPOINT record both into "checkpoints" (key: id) and into "ops" (key: its seq, so the log
-    /// shows it) in the current batch. The caller commits, with sync=true. <paramref name="name"/> null or
-    /// empty means the default name <c>ckpt-ID</c>. Throws <see cref="JournalException"/> before buffering
-    /// anything when the name is invalid or already taken. Same thread rules as every append.
-    /// </summary>
     /// <summary>The id the next <see cref="AppendCheckpoint"/> will give (for hooks run before the record is written).</summary>
     public int NextCheckpointId
     {
@@ -35,6 +28,13 @@ public sealed partial class JournalWriter
         return CheckpointNames.Validate(name) is not null || _checkpointNames!.Contains(name);
     }
 
+    /// <summary>
+    /// Buffers a new checkpoint: takes the next sequence number, id = last id + 1 (epoch = id), and puts
+    /// the CHECKPOINT record both into "checkpoints" (key: id) and into "ops" (key: its seq, so the log
+    /// shows it) in the current batch. The caller commits, with sync=true. <paramref name="name"/> null or
+    /// empty means the default name <c>ckpt-ID</c>. Throws <see cref="JournalException"/> before buffering
+    /// anything when the name is invalid or already taken. Same thread rules as every append.
+    /// </summary>
     public CheckpointInfo AppendCheckpoint(string? name, long timeNs)
     {
         LoadCheckpointState();

@@ -6,25 +6,25 @@ using Scoord.Journal.Model;
 namespace Scoord.Journal;
 
 /// <summary>
-/// The hot path: appends records to the journal. Called from ONE thread (the tracer thread); not
-/// thread-safe. Allocates nothing per call in steady state: records are encoded into one reused
+/// The hot path: appends records to the journal. Called from ONE thread (the coordinator's journal
+/// ingest); not thread-safe (sequence numbers come from <see cref="Sequences"/>, which is). Allocates nothing per call in steady state: records are encoded into one reused
 /// buffer (grown rarely), buffered in one reused WriteBatch, and committed with one RocksDB write.
 /// </summary>
 /// <remarks>
 /// Ordering and durability invariants the caller upholds:
 /// <list type="bullet">
-/// <item>An INTENT is committed (<see cref="Commit"/> returned) before the tracee is resumed into its
-/// syscall. With sync=false the record is then in RocksDB's WAL in the page cache, which survives a
+/// <item>An INTENT is committed (<see cref="Commit"/> returned) before the operation it describes is
+/// let run. With sync=false the record is then in RocksDB's WAL in the page cache, which survives a
 /// crash of any process (durability "process"); with sync=true it is on disk ("strict").</item>
 /// <item>Records buffered but not committed are lost if scoord dies; their sequence numbers leave a gap.
-/// That is safe only because no syscall was let through on their account.</item>
-/// <item>Group commit: the tracer may append the intents of every tracee stopped at the same moment,
-/// commit once, then resume them all.</item>
+/// That is safe only because no operation was let run on their account.</item>
+/// <item>Group commit: the caller may append the intents of many operations waiting at the same moment,
+/// commit once, then let them all run.</item>
 /// <item>A completion is keyed by its intent's sequence number; it may be committed lazily (with the
 /// next batch) because a missing completion reads back as "pending", never as a wrong result.</item>
 /// </list>
 /// If <see cref="Commit"/> throws (or <see cref="TryCommit"/> returns false), the batch is discarded and no
-/// tracee may be resumed on its account.
+/// operation may run on its account.
 /// </remarks>
 public sealed partial class JournalWriter : IDisposable
 {
@@ -62,17 +62,29 @@ public sealed partial class JournalWriter : IDisposable
     /// <summary>Key and value bytes committed through this writer.</summary>
     public long BytesWritten => _bytesWritten;
 
+    /// <summary>The journal's one source of sequence numbers (thread-safe), shared by every producer of events.</summary>
+    public SequenceAllocator Sequences => _sequences;
+
     /// <summary>
     /// Takes the next sequence number and buffers an INTENT under it in "ops". Commit before the
-    /// tracee proceeds into the syscall.
+    /// operation proceeds.
     /// </summary>
     public ulong AppendIntent(in OpIntent intent, ReadOnlySpan<byte> path, ReadOnlySpan<byte> path2)
     {
+        ulong seq = _sequences.Next();
+        AppendIntent(seq, intent, path, path2);
+        return seq;
+    }
+
+    /// <summary>
+    /// Buffers an INTENT under <paramref name="seq"/>, taken from <see cref="Sequences"/> by its producer
+    /// (numbers are allocated in one place; a producer may take its number before it has the record).
+    /// </summary>
+    public void AppendIntent(ulong seq, in OpIntent intent, ReadOnlySpan<byte> path, ReadOnlySpan<byte> path2)
+    {
         EnsureCapacity(RecordLayout.FrameSize + RecordLayout.IntentFixedSize + (2L * RecordLayout.StringPrefixSize) + path.Length + path2.Length);
         RecordCodec.TryEncodeIntent(_buffer, intent, path, path2, out int written);
-        ulong seq = _sequences.Next();
         Put(_ops, seq, _buffer.AsSpan(0, written));
-        return seq;
     }
 
     /// <summary>Buffers the COMPLETION of the intent <paramref name="seq"/> in "results".</summary>
@@ -112,7 +124,7 @@ public sealed partial class JournalWriter : IDisposable
     /// <summary>
     /// Like <see cref="Commit"/>, but a failed write (e.g. ENOSPC on the WAL) returns false with the
     /// RocksDB error and DISCARDS the batch: none of its records is in the journal, so the caller must
-    /// not let any operation whose intent was in it proceed (the tracer refuses them). Sequence numbers
+    /// not let any operation whose intent was in it proceed (the coordinator refuses them). Sequence numbers
     /// taken by the batch leave a gap, which the format allows.
     /// </summary>
     public bool TryCommit(bool sync, out Exception? error)

@@ -102,20 +102,9 @@ public static class UndoCodec
     public static bool TryDecode(ulong seq, uint part, ReadOnlySpan<byte> input, bool skipBulkData, out UndoItem? item, out DecodeError error)
     {
         item = null;
-        if (!RecordCodec.TryReadFrame(input, out RecordType type, out _, out ReadOnlySpan<byte> p, out error))
+        if (!PayloadCheck.TryReadFrameOf(input, RecordType.Undo, out ReadOnlySpan<byte> p, out error)
+            || !PayloadCheck.AtLeast(p, FixedSize + 12, out error))
         {
-            return false;
-        }
-
-        if (type != RecordType.Undo)
-        {
-            error = DecodeError.WrongType;
-            return false;
-        }
-
-        if (p.Length < FixedSize + 12)
-        {
-            error = DecodeError.PayloadTooShort;
             return false;
         }
 

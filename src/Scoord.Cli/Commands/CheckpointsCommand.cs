@@ -1,6 +1,4 @@
-using System.CommandLine;
 using System.Globalization;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Scoord.Cli.Output;
 using Scoord.Journal;
@@ -12,21 +10,10 @@ namespace Scoord.Cli.Commands;
 /// bytes of the operations after it up to the next checkpoint (what rolling back to it from the next
 /// one needs).
 /// </summary>
-internal sealed class CheckpointsCommand
+internal sealed class CheckpointsCommand(CliApplication app)
+    : ReportCommand(app, "checkpoints", "List the checkpoints", "JSON Lines: id, name, seq, time, undo_bytes")
 {
-    private readonly CliApplication _app;
-    private readonly Option<bool> _json = new("--json") { Description = "JSON Lines: id, name, seq, time, undo_bytes" };
-
-    public CheckpointsCommand(CliApplication app)
-    {
-        _app = app;
-        Command = new Command("checkpoints", "List the checkpoints") { _json };
-        Command.SetAction(parseResult => _app.Execute(parseResult, "checkpoints", context => Execute(parseResult, context)));
-    }
-
-    public Command Command { get; }
-
-    private int Execute(ParseResult parseResult, CommandContext context)
+    protected override int Report(CommandContext context, bool json)
     {
         var rows = new List<(CheckpointInfo Checkpoint, long UndoBytes)>();
         using (JournalStore store = JournalStore.OpenReadOnly(context.JournalDirectory))
@@ -39,7 +26,7 @@ internal sealed class CheckpointsCommand
             }
         }
 
-        if (parseResult.GetValue(_json))
+        if (json)
         {
             WriteJson(context.Stdout, rows);
         }
@@ -58,16 +45,15 @@ internal sealed class CheckpointsCommand
         foreach ((CheckpointInfo k, long undo) in rows)
         {
             string time = TimeText.FromNs(k.TimeNs).ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss.ffffff", c);
-            o.WriteLine(string.Format(c, "{0,6}  {1,-24} {2,-26}  {3,10}  {4}", k.Id, Visible(k.Name), time, k.Seq, StatusCommand.HumanSize(undo)));
+            o.WriteLine(string.Format(c, "{0,6}  {1,-24} {2,-26}  {3,10}  {4}", k.Id, Visible(k.Name), time, k.Seq, SizeText.Human(undo)));
         }
     }
 
     private static void WriteJson(StdoutWriter o, List<(CheckpointInfo Checkpoint, long UndoBytes)> rows)
     {
-        var options = new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
         foreach ((CheckpointInfo k, long undo) in rows)
         {
-            using (var w = new Utf8JsonWriter(o, options))
+            using (var w = new Utf8JsonWriter(o, JsonOutput.Options))
             {
                 w.WriteStartObject();
                 w.WriteNumber("id", k.Id);

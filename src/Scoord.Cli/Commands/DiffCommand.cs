@@ -1,6 +1,6 @@
 using System.CommandLine;
-using System.Text.Encodings.Web;
 using System.Text.Json;
+using Scoord.Cli.Output;
 using Scoord.Coordinator.Rollback;
 
 namespace Scoord.Cli.Commands;
@@ -36,7 +36,7 @@ internal sealed class DiffCommand
                 continue;
             }
 
-            using (var w = new Utf8JsonWriter(context.Stdout, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            using (var w = new Utf8JsonWriter(context.Stdout, JsonOutput.Options))
             {
                 w.WriteStartObject();
                 w.WriteString("path", c.Path);

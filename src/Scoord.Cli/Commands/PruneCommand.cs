@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Scoord.Cli.Output;
 using Scoord.Journal;
 
 namespace Scoord.Cli.Commands;
@@ -40,7 +41,7 @@ internal sealed class PruneCommand
         context.Stdout.WriteLine(r.CheckpointsDropped == 0
             ? string.Format(c, "nothing to prune: {0} checkpoint(s) or fewer", keep)
             : string.Format(c, "pruned {0} checkpoint(s); the oldest reachable is now {1}; undo data dropped {2}; journal {3} -> {4}",
-                r.CheckpointsDropped, r.OldestKeptId, StatusCommand.HumanSize(r.UndoBytesDropped), StatusCommand.HumanSize(r.BytesBefore), StatusCommand.HumanSize(r.BytesAfter)));
+                r.CheckpointsDropped, r.OldestKeptId, SizeText.Human(r.UndoBytesDropped), SizeText.Human(r.BytesBefore), SizeText.Human(r.BytesAfter)));
         return ExitCodes.Success;
     }
 }

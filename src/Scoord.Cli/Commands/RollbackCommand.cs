@@ -1,7 +1,7 @@
-using Scoord.Journal;
 using System.CommandLine;
 using System.Globalization;
 using Scoord.Coordinator.Rollback;
+using Scoord.Journal;
 
 namespace Scoord.Cli.Commands;
 
@@ -10,7 +10,7 @@ namespace Scoord.Cli.Commands;
 /// everything was restored, 3 when a conflict (a change made outside the journal) was left alone,
 /// 1 when an action failed.
 /// </summary>
-internal sealed partial class RollbackCommand
+internal sealed class RollbackCommand
 {
     public const int ConflictExitCode = 3;
 
@@ -156,6 +156,5 @@ internal sealed partial class RollbackCommand
         }
     }
 
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Signal(int pid, int sig);
+    private static int Signal(int pid, int sig) => Scoord.Interceptors.Interop.Libc.kill(pid, sig);
 }

@@ -1,6 +1,4 @@
-using System.CommandLine;
 using System.Globalization;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Scoord.Cli.Output;
 using Scoord.Journal;
@@ -8,21 +6,10 @@ using Scoord.Journal;
 namespace Scoord.Cli.Commands;
 
 /// <summary>`scoord status`: where the journal is, whether a coordinator runs, what the journal holds.</summary>
-internal sealed class StatusCommand
+internal sealed class StatusCommand(CliApplication app)
+    : ReportCommand(app, "status", "Show the journal's state", "One JSON object instead of text")
 {
-    private readonly CliApplication _app;
-    private readonly Option<bool> _json = new("--json") { Description = "One JSON object instead of text" };
-
-    public StatusCommand(CliApplication app)
-    {
-        _app = app;
-        Command = new Command("status", "Show the journal's state") { _json };
-        Command.SetAction(parseResult => _app.Execute(parseResult, "status", context => Execute(parseResult, context)));
-    }
-
-    public Command Command { get; }
-
-    private int Execute(ParseResult parseResult, CommandContext context)
+    protected override int Report(CommandContext context, bool json)
     {
         string dir = context.JournalDirectory;
         JournalStats stats;
@@ -33,10 +20,10 @@ internal sealed class StatusCommand
 
         bool running = JournalStore.IsCoordinatorRunning(dir, out int pid);
         // The application group (applications and live processes) comes from the coordinator itself.
-        using JsonDocument? group = running && Scoord.Coordinator.Control.JoinClient.Status(dir, TimeSpan.FromSeconds(5)) is { } json
-            ? JsonDocument.Parse(json)
+        using JsonDocument? group = running && Scoord.Coordinator.Control.JoinClient.Status(dir, TimeSpan.FromSeconds(5)) is { } groupJson
+            ? JsonDocument.Parse(groupJson)
             : null;
-        if (parseResult.GetValue(_json))
+        if (json)
         {
             WriteJson(context.Stdout, dir, running, pid, stats, group);
         }
@@ -98,12 +85,12 @@ internal sealed class StatusCommand
         o.WriteLine(string.Create(c, $"last seq     {s.LastSeq}"));
         o.WriteLine("first        " + (s.FirstTime is { } f ? LocalText(f) : "-"));
         o.WriteLine("last         " + (s.LastTime is { } l ? LocalText(l) : "-"));
-        o.WriteLine(string.Create(c, $"size         {HumanSize(s.BytesOnDisk)} ({s.BytesOnDisk} bytes)"));
+        o.WriteLine(string.Create(c, $"size         {SizeText.Human(s.BytesOnDisk)} ({s.BytesOnDisk} bytes)"));
     }
 
     private static void WriteJson(StdoutWriter o, string dir, bool running, int pid, JournalStats s, JsonDocument? group)
     {
-        using (var w = new Utf8JsonWriter(o, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var w = new Utf8JsonWriter(o, JsonOutput.Options))
         {
             w.WriteStartObject();
             w.WriteString("journal", dir);
@@ -154,20 +141,4 @@ internal sealed class StatusCommand
 
     private static string LocalText(DateTimeOffset t) =>
         t.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss.ffffff zzz", CultureInfo.InvariantCulture);
-
-    internal static string HumanSize(long bytes)
-    {
-        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
-        double v = bytes;
-        int u = 0;
-        while (v >= 1024 && u < units.Length - 1)
-        {
-            v /= 1024;
-            u++;
-        }
-
-        return u == 0
-            ? string.Create(CultureInfo.InvariantCulture, $"{bytes} B")
-            : string.Create(CultureInfo.InvariantCulture, $"{v:0.0} {units[u]}");
-    }
 }

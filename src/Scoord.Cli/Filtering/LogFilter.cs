@@ -1,6 +1,6 @@
 using Scoord.Coordinator;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal;
-using Scoord.Journal.Model;
 
 namespace Scoord.Cli.Filtering;
 

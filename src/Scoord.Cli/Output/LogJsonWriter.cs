@@ -1,6 +1,6 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Unicode;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal;
 using Scoord.Journal.Model;
 
@@ -10,24 +10,17 @@ namespace Scoord.Cli.Output;
 /// `scoord log --json`: one JSON object per line, every key on every line (null where it does not
 /// apply; docs/cli.md, "JSON Lines"). Paths keep non-UTF-8 bytes as \udcXX escapes, which
 /// System.Text.Json cannot write (it replaces lone surrogates with U+FFFD), so those literals come
-/// from <see cref="PathText.ToJsonLiteral(ReadOnlySpan{byte})"/> as raw values.
+/// from <see cref="JsonPathText.Literal(ReadOnlySpan{byte})"/> as raw values.
 /// </summary>
 internal sealed class LogJsonWriter : IEntryWriter
 {
-    private static readonly JsonWriterOptions s_options = new()
-    {
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        Indented = false,
-        SkipValidation = false,
-    };
-
     private readonly StdoutWriter _output;
     private readonly Utf8JsonWriter _json;
 
     public LogJsonWriter(StdoutWriter output)
     {
         _output = output;
-        _json = new Utf8JsonWriter(output, s_options);
+        _json = new Utf8JsonWriter(output, JsonOutput.Options);
     }
 
     public void Write(JournalEntry e)
@@ -149,7 +142,7 @@ internal sealed class LogJsonWriter : IEntryWriter
         else
         {
             _json.WritePropertyName(name);
-            _json.WriteRawValue(PathText.ToJsonLiteral(bytes), skipInputValidation: true);
+            _json.WriteRawValue(JsonPathText.Literal(bytes), skipInputValidation: true);
         }
     }
 
@@ -166,7 +159,7 @@ internal sealed class LogJsonWriter : IEntryWriter
         {
             if (HasSurrogate(arg))
             {
-                _json.WriteRawValue(PathText.ToJsonLiteral(arg), skipInputValidation: true);
+                _json.WriteRawValue(JsonPathText.Literal(arg), skipInputValidation: true);
             }
             else
             {

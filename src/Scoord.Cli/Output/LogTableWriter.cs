@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal;
 using Scoord.Journal.Model;
 

@@ -1,4 +1,4 @@
-using Scoord.Journal.Model;
+using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Cli.Output;
 

@@ -10,25 +10,20 @@ namespace Scoord.Coordinator.Control;
 /// thread of its own. N counts from 1 and skips names already in the journal (an earlier run's).
 /// The interval is measured from the end of one checkpoint to the start of the next.
 /// </summary>
-public sealed partial class CheckpointTimer : IDisposable
+public sealed partial class CheckpointTimer : PeriodicThread
 {
-    private readonly TimeSpan _interval;
     private readonly ICheckpointTaker _taker;
     private readonly Func<IReadOnlyCollection<string>> _existingNames;
     private readonly ILogger _logger;
-    private readonly ManualResetEventSlim _stop = new();
-    private readonly Thread _thread;
     private int _next = 1;
     private bool _warned;
-    private bool _disposed;
 
     private CheckpointTimer(TimeSpan interval, ICheckpointTaker taker, Func<IReadOnlyCollection<string>> existingNames, ILogger logger)
+        : base(interval, "scoord-checkpoint-timer")
     {
-        _interval = interval;
         _taker = taker;
         _existingNames = existingNames;
         _logger = logger;
-        _thread = new Thread(Loop) { Name = "scoord-checkpoint-timer", IsBackground = true };
     }
 
     /// <param name="existingNames">The checkpoint names already in the journal (read when a name is chosen).</param>
@@ -39,48 +34,32 @@ public sealed partial class CheckpointTimer : IDisposable
         ArgumentNullException.ThrowIfNull(logger);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(interval, TimeSpan.Zero);
         var timer = new CheckpointTimer(interval, taker, existingNames, logger);
-        timer._thread.Start();
+        timer.StartThread();
         return timer;
     }
 
     /// <summary>Checkpoints taken so far.</summary>
     public int Taken { get; private set; }
 
-    public void Dispose()
+    protected override void Round()
     {
-        if (_disposed)
+        string name = NextName();
+        try
         {
-            return;
+            CheckpointInfo c = _taker.TakeCheckpoint(name);
+            Taken++;
+            LogTaken(_logger, c.Id, c.Name, c.Seq);
         }
-
-        _disposed = true;
-        _stop.Set();
-        _thread.Join();
-        _stop.Dispose();
-    }
-
-    private void Loop()
-    {
-        while (!_stop.Wait(_interval))
+        catch (ScoordException e)
         {
-            string name = NextName();
-            try
+            if (!_warned)
             {
-                CheckpointInfo c = _taker.TakeCheckpoint(name);
-                Taken++;
-                LogTaken(_logger, c.Id, c.Name, c.Seq);
+                _warned = true;
+                LogFailed(_logger, name, e.Message);
             }
-            catch (ScoordException e)
+            else
             {
-                if (!_warned)
-                {
-                    _warned = true;
-                    LogFailed(_logger, name, e.Message);
-                }
-                else
-                {
-                    LogFailedAgain(_logger, name, e.Message);
-                }
+                LogFailedAgain(_logger, name, e.Message);
             }
         }
     }

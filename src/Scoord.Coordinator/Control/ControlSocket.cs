@@ -1,12 +1,12 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Text;
+using Scoord.Interceptors;
 
 namespace Scoord.Coordinator.Control;
 
 /// <summary>Where the control socket lives and who may talk to it.</summary>
-internal static partial class ControlSocket
+internal static class ControlSocket
 {
     /// <summary>File name of the socket inside the journal directory.</summary>
     public const string FileName = "control.sock";
@@ -56,8 +56,5 @@ internal static partial class ControlSocket
     /// <summary>Only the coordinator's own (effective) uid and root may connect.</summary>
     public static bool IsAllowed(uint peerUid, uint ownUid) => peerUid == ownUid || peerUid == 0;
 
-    public static uint EffectiveUid => geteuid();
-
-    [LibraryImport("libc")]
-    private static partial uint geteuid();
+    public static uint EffectiveUid => Interop.Libc.geteuid();
 }

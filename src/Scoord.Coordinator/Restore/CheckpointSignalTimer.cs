@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using Scoord.Coordinator.Control;
 using Scoord.Interceptors;
 using Scoord.Journal;
 
@@ -17,32 +18,27 @@ namespace Scoord.Coordinator.Restore;
 /// takes at the app's rename or close of the checkpoint file (any new checkpoint except the default-named
 /// ones of `scoord checkpoint` counts as the answer).
 /// </remarks>
-public sealed partial class CheckpointSignalTimer : IDisposable
+public sealed partial class CheckpointSignalTimer : PeriodicThread
 {
     private static readonly TimeSpan s_poll = TimeSpan.FromMilliseconds(50);
 
-    private readonly TimeSpan _interval;
     private readonly TimeSpan _timeout;
     private readonly int _signal;
     private readonly Func<int> _mainPid;
     private readonly Func<IReadOnlyList<CheckpointInfo>> _checkpoints;
     private readonly TextWriter _warnings;
     private readonly ILogger _logger;
-    private readonly ManualResetEventSlim _stop = new();
-    private readonly Thread _thread;
-    private bool _disposed;
 
     private CheckpointSignalTimer(TimeSpan interval, TimeSpan timeout, int signal, Func<int> mainPid,
         Func<IReadOnlyList<CheckpointInfo>> checkpoints, TextWriter warnings, ILogger logger)
+        : base(interval, "scoord-checkpoint-signal")
     {
-        _interval = interval;
         _timeout = timeout;
         _signal = signal;
         _mainPid = mainPid;
         _checkpoints = checkpoints;
         _warnings = warnings;
         _logger = logger;
-        _thread = new Thread(Loop) { Name = "scoord-checkpoint-signal", IsBackground = true };
     }
 
     /// <summary>Requests answered with a checkpoint file in time.</summary>
@@ -64,7 +60,7 @@ public sealed partial class CheckpointSignalTimer : IDisposable
         ArgumentNullException.ThrowIfNull(warnings);
         ArgumentNullException.ThrowIfNull(logger);
         var timer = new CheckpointSignalTimer(interval, timeout, signal, mainPid, checkpoints, warnings, logger);
-        timer._thread.Start();
+        timer.StartThread();
         return timer;
     }
 
@@ -90,55 +86,39 @@ public sealed partial class CheckpointSignalTimer : IDisposable
         return ms < 1000 ? ms.ToString(c) + "ms" : (ms / 1000.0).ToString("0.###", c) + "s";
     }
 
-    public void Dispose()
+    protected override void Round()
     {
-        if (_disposed)
+        int pid = _mainPid();
+        if (pid <= 0)
         {
             return;
         }
 
-        _disposed = true;
-        _stop.Set();
-        _thread.Join();
-        _stop.Dispose();
-    }
-
-    private void Loop()
-    {
-        while (!_stop.Wait(_interval))
+        int baseline = NewestId();
+        if (Interop.Libc.kill(pid, _signal) != 0)
         {
-            int pid = _mainPid();
-            if (pid <= 0)
-            {
-                continue;
-            }
+            // The program has exited (ESRCH); the run is about to end.
+            LogSignalFailed(_logger, Signals.Name(_signal), pid, System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+            return;
+        }
 
-            int baseline = NewestId();
-            if (Interop.Libc.kill(pid, _signal) != 0)
-            {
-                // The program has exited (ESRCH); the run is about to end.
-                LogSignalFailed(_logger, Signals.Name(_signal), pid, System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
-                continue;
-            }
+        LogSignalSent(_logger, Signals.Name(_signal), pid);
+        CheckpointInfo? answer = WaitForAnswer(baseline);
+        if (Stopping)
+        {
+            return;
+        }
 
-            LogSignalSent(_logger, Signals.Name(_signal), pid);
-            CheckpointInfo? answer = WaitForAnswer(baseline);
-            if (_stop.IsSet)
-            {
-                return;
-            }
-
-            if (answer is not null)
-            {
-                Answered++;
-                LogAnswered(_logger, answer.Id, answer.Name, answer.Seq);
-            }
-            else if (IsAlive(pid))
-            {
-                Missed++;
-                _warnings.WriteLine(TimeoutMessage(_timeout, _signal));
-                _warnings.Flush();
-            }
+        if (answer is not null)
+        {
+            Answered++;
+            LogAnswered(_logger, answer.Id, answer.Name, answer.Seq);
+        }
+        else if (IsAlive(pid))
+        {
+            Missed++;
+            _warnings.WriteLine(TimeoutMessage(_timeout, _signal));
+            _warnings.Flush();
         }
     }
 
@@ -159,7 +139,7 @@ public sealed partial class CheckpointSignalTimer : IDisposable
                 return null;
             }
 
-            if (_stop.Wait(TimeSpan.FromMilliseconds(Math.Min(left, (long)s_poll.TotalMilliseconds))))
+            if (WaitForStop(TimeSpan.FromMilliseconds(Math.Min(left, (long)s_poll.TotalMilliseconds))))
             {
                 return null;
             }

@@ -2,6 +2,8 @@ using System.Runtime.InteropServices;
 using Scoord.Interceptors;
 using Scoord.Journal.Model;
 using Scoord.Journal.Undo;
+using Scoord.Interceptors.Syscalls;
+using Scoord.Interceptors.Decoding;
 using static Scoord.Interceptors.Interop.Libc;
 
 namespace Scoord.Coordinator.Rollback;

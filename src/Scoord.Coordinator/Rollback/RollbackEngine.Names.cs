@@ -1,3 +1,4 @@
+using Scoord.Interceptors.Syscalls;
 using System.Globalization;
 using Scoord.Coordinator.Rollback.Model;
 using Scoord.Interceptors;

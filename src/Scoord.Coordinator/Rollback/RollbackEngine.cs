@@ -1,7 +1,8 @@
 using Scoord.Coordinator.Rollback.Model;
-using Scoord.Interceptors.Undo;
+using Scoord.Coordinator.Undo;
 using Scoord.Journal;
-using Scoord.Journal.Faults;
+using Scoord.Coordinator.Faults;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal.Model;
 using static Scoord.Interceptors.Interop.Libc;
 

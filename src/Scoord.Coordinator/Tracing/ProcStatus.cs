@@ -1,4 +1,5 @@
 using Scoord.Interceptors;
+using Scoord.Interceptors.Decoding;
 
 namespace Scoord.Coordinator.Tracing;
 

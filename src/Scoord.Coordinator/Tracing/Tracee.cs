@@ -1,31 +1,7 @@
-using Scoord.Journal.Model;
+using Scoord.Coordinator.Ingest;
 using Scoord.Interceptors;
 
 namespace Scoord.Coordinator.Tracing;
-
-internal enum TraceeState : byte
-{
-    /// <summary>Running or stopped without anything of ours in flight.</summary>
-    Running,
-    /// <summary>Resumed into a journaled syscall; the syscall-exit stop completes its record.</summary>
-    InJournaledSyscall,
-    /// <summary>Running the injected seccomp() that adds the stdio guard; then the original syscall is restarted.</summary>
-    InjectingGuard,
-}
-
-/// <summary>What the tracer knows about one thread-group (process).</summary>
-internal sealed class TracedProcess
-{
-    public int Tgid;
-    public int Ppid;
-    /// <summary>The stdio guard filter is installed: fd-mutating syscalls on fds 0-2 stop in this process.</summary>
-    public bool StdioGuarded;
-    public int Threads;
-    /// <summary>Id of the application of the group this process belongs to (1: the one `scoord run` started); inherited at fork.</summary>
-    public int App;
-    /// <summary>Writable shared mappings of files (null until the first); see Tracer.Mappings.</summary>
-    public List<Tracer.SharedMapping>? Mappings;
-}
 
 /// <summary>What the tracer knows about one traced thread.</summary>
 internal sealed class Tracee
@@ -33,36 +9,15 @@ internal sealed class Tracee
     public int Tid;
     public TracedProcess Process = null!;
     public TraceeState State;
-    public ulong PendingSeq;
+    /// <summary>The journaled call this thread is in (between its seccomp stop and its exit stop).</summary>
+    public readonly PendingCall Pending = new();
     /// <summary>A pidfd of this thread (PIDFD_THREAD), opened on first need; used with pidfd_getfd.</summary>
     public int PidFd = -1;
     /// <summary>Registers saved while a syscall is injected.</summary>
     public Interop.UserRegs SavedRegs;
     /// <summary>The journaled syscall is an open whose resulting fd must be checked for landing on 0-2.</summary>
     public bool CheckOpenResult;
-    /// <summary>Next undo part number of the pending intent (undo items before, post-states after the syscall).</summary>
-    public uint NextPart;
-    /// <summary>Where to read the state the pending op leaves: the tracee's fd, or paths resolvable by scoord.</summary>
-    public int PostFd = -1;
-    /// <summary>scoord's duplicate (pidfd_getfd) of PostFd, kept open while the op runs, for its post-state.</summary>
-    public int PostDup = -1;
-    public PostTarget Post1 = new();
-    public PostTarget Post2 = new();
 
-    /// <summary>The pending op is a writable shared mmap: what to remember at its exit stop.</summary>
-    public bool MapPending;
-    public long MapLength;
-    public long MapOffset;
-    public ulong MapDev;
-    public ulong MapIno;
-
-    public byte[] Post1Display() => Post1.Display.AsSpan(0, Post1.DisplayLen).ToArray();
-
-    /// <summary>The pending op creates the object of Post1 (its identity is "born" in the epoch at the exit stop).</summary>
-    public bool Creates;
-
-    /// <summary>The op code of the pending journaled op.</summary>
-    public OpCode PendingOp;
     /// <summary>A close of a dirty application checkpoint file is running; checkpoint at its exit.</summary>
     public bool AppClosePending;
     public ulong AppCloseDev;
@@ -73,7 +28,7 @@ internal sealed class Tracee
     public bool HeldSeccomp;
     public int HeldRequest;
     public int HeldSignal;
-    /// <summary>Identities (dev, ino) its journaled op in flight touches (see Tracer.Ordering).</summary>
+    /// <summary>Identities (dev, ino) its journaled op in flight touches (see <see cref="InFlightOps"/>).</summary>
     public readonly (ulong Dev, ulong Ino)[] InFlightIds = new (ulong, ulong)[8];
     public int InFlightCount;
     /// <summary>Held in its seccomp stop until a conflicting op in flight completes.</summary>
@@ -98,37 +53,55 @@ internal sealed class Tracee
     public bool Started;
     /// <summary>The injected syscall replaced a syscall at its entry, which must be restarted afterwards.</summary>
     public bool GuardAtEntry;
-}
 
-/// <summary>A path (kernel-resolvable and display form) whose state is recorded at the exit stop.</summary>
-internal sealed class PostTarget
-{
-    public byte[] Stat = [];
-    public int StatLen;
-    public byte[] Display = [];
-    public int DisplayLen;
-    public bool Follow;
-    public bool Active;
-
-    public void Set(ReadOnlySpan<byte> stat, ReadOnlySpan<byte> display, bool follow)
+    /// <summary>A copy of this thread's fd <paramref name="fd"/> in scoord (pidfd_getfd, close-on-exec); -1 if it is not open.</summary>
+    public int DuplicateFd(int fd)
     {
-        if (Stat.Length < stat.Length + 1)
+        if (fd < 0)
         {
-            Stat = new byte[Math.Max(stat.Length + 1, 4160)];
-            Display = new byte[Math.Max(display.Length, 4160)];
+            return -1;
         }
 
-        if (Display.Length < display.Length)
+        if (PidFd < 0)
         {
-            Display = new byte[display.Length];
+            PidFd = Interop.Libc.pidfd_open(Tid, Interop.Libc.PIDFD_THREAD);
+            if (PidFd < 0)
+            {
+                PidFd = Interop.Libc.pidfd_open(Process.Tgid, 0);
+            }
+
+            if (PidFd < 0)
+            {
+                return -1;
+            }
         }
 
-        stat.CopyTo(Stat);
-        Stat[stat.Length] = 0;
-        StatLen = stat.Length;
-        display.CopyTo(Display);
-        DisplayLen = display.Length;
-        Follow = follow;
-        Active = true;
+        return Interop.Libc.pidfd_getfd(PidFd, fd, 0);
+    }
+
+    /// <summary>The thread is gone (or exec'd into another tid): its fds in scoord are closed.</summary>
+    public void CloseFds()
+    {
+        Pending.CloseDup();
+        if (PidFd >= 0)
+        {
+            Interop.Libc.close(PidFd);
+            PidFd = -1;
+        }
+    }
+
+    /// <summary>A vfork child exec'd or exited: its parent runs again (and a barrier in progress must stop it).</summary>
+    public void VforkDone()
+    {
+        if (VforkParent is not { } parent)
+        {
+            return;
+        }
+
+        VforkParent = null;
+        if (parent.VforkChild == Tid)
+        {
+            parent.VforkChild = 0;
+        }
     }
 }

@@ -1,3 +1,4 @@
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
 using Xunit;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using RocksDbSharp;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;

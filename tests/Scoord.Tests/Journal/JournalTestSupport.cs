@@ -1,4 +1,6 @@
 using System.Text;
+using Scoord.Interceptors.Decoding;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal.Model;
 
 namespace Scoord.Tests.Journal;

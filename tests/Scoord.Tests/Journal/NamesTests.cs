@@ -1,8 +1,9 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using FsCheck.Xunit;
+using Scoord.Interceptors;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal;
-using Scoord.Journal.Model;
 using Xunit;
 
 namespace Scoord.Tests.Journal;
@@ -67,6 +68,6 @@ public class NamesTests
         // An encoded surrogate (ED A0 80) is not valid UTF-8: each byte is escaped.
         Assert.Equal("\uDCED\uDCA0\uDC80", PathText.ToText([0xED, 0xA0, 0x80]));
         Assert.False(PathText.TryToBytes("\uDC00", out _));
-        Assert.Equal("\"a\\\"b\\\\\\n\\udcff\"", PathText.ToJsonLiteral([(byte)'a', (byte)'"', (byte)'b', (byte)'\\', (byte)'\n', 0xFF]));
+        Assert.Equal("\"a\\\"b\\\\\\n\\udcff\"", Scoord.Cli.Output.JsonPathText.Literal([(byte)'a', (byte)'"', (byte)'b', (byte)'\\', (byte)'\n', 0xFF]));
     }
 }

@@ -1,5 +1,7 @@
 using FsCheck;
 using FsCheck.Xunit;
+using Scoord.Interceptors.Decoding;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
 using Xunit;

@@ -1,4 +1,5 @@
 using System.Text;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal;
 using Scoord.Journal.Model;
 

@@ -1,3 +1,5 @@
+using Scoord.Interceptors.Decoding;
+using Scoord.Interceptors.Syscalls;
 using Scoord.Journal;
 using Scoord.Journal.Model;
 using Scoord.Journal.Undo;

@@ -1,3 +1,4 @@
+using Scoord.Interceptors.Syscalls;
 using Scoord.Interceptors;
 using Scoord.Journal;
 using Scoord.Journal.Model;

@@ -1,0 +1,28 @@
+namespace Scoord.Interceptors.Decoding;
+
+/// <summary>
+/// What the decode handlers share across calls: the policy, the filesystem-type cache, and the buffers
+/// the decoded paths are written into (one decoding thread; <see cref="DecodedCall"/> spans point here).
+/// </summary>
+internal sealed class DecodeContext(DecodePolicy policy)
+{
+    public const int PathMax = 4096;
+
+    public DecodePolicy Policy { get; } = policy;
+
+    public ObjectClassifier Classifier { get; } = new();
+
+    // Path 1 and path 2: the raw argument, the display form, and the kernel-resolvable form.
+    internal readonly byte[] Raw = new byte[PathMax];
+    internal readonly byte[] Raw2 = new byte[PathMax];
+    internal readonly byte[] Path = new byte[PathMax];
+    internal readonly byte[] Path2 = new byte[PathMax];
+    internal readonly byte[] Stat = new byte[PathMax + 64];
+    internal readonly byte[] Stat2 = new byte[PathMax + 64];
+
+    /// <summary>The directory a relative path starts from (cwd or dirfd), then symlink targets.</summary>
+    internal readonly byte[] Base = new byte[PathMax];
+
+    /// <summary>/proc/PID/fd/N of scoord's own copy of an fd.</summary>
+    internal readonly byte[] Proc = new byte[64];
+}

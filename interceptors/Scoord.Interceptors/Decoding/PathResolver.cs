@@ -1,0 +1,333 @@
+using static Scoord.Interceptors.Interop.Libc;
+
+namespace Scoord.Interceptors.Decoding;
+
+/// <summary>
+/// Resolves a path argument the way the kernel will (relative to a dirfd or the tracee's cwd, "/proc/self"
+/// meaning the tracee), writes its absolute normalised form and a form scoord can stat, and decides by the
+/// object (or, for a creation, its parent directory) whether the call is journaled, passed or refused.
+/// </summary>
+internal static unsafe class PathResolver
+{
+    /// <param name="second">The second path of rename/link: written into <see cref="DecodedCall.Path2"/>; the object's kind and identity stay the first path's.</param>
+    /// <param name="removesName">The call removes or renames the name (a journal ancestor may not be).</param>
+    public static Verdict Resolve<TTracee>(DecodeContext ctx, ref TTracee tracee, int dirfd, ulong pathPtr, bool follow, bool content,
+        bool second, bool removesName, ref DecodedCall call)
+        where TTracee : struct, ITracee
+    {
+        byte[] raw = second ? ctx.Raw2 : ctx.Raw;
+        byte[] sb = second ? ctx.Stat2 : ctx.Stat;
+        byte[] dest = second ? ctx.Path2 : ctx.Path;
+        DecodedPath result = default;
+        result.Follow = follow;
+        Verdict v = ResolveInto(ctx, ref tracee, dirfd, pathPtr, content, second, removesName, raw, sb, dest, ref result, ref call);
+        if (second)
+        {
+            call.Path2 = result;
+        }
+        else
+        {
+            call.Path = result;
+        }
+
+        return v;
+    }
+
+    private static Verdict ResolveInto<TTracee>(DecodeContext ctx, ref TTracee tracee, int dirfd, ulong pathPtr, bool content,
+        bool second, bool removesName, byte[] raw, byte[] sb, byte[] dest, ref DecodedPath result, ref DecodedCall call)
+        where TTracee : struct, ITracee
+    {
+        DecodePolicy policy = ctx.Policy;
+        int rawLen = TraceeMemory.ReadCString(tracee, pathPtr, raw);
+        if (rawLen < 0)
+        {
+            result.Unreadable = true;
+            return Verdict.Journal; // the kernel will fail it (EFAULT/ENAMETOOLONG); the failure is recorded
+        }
+
+        ReadOnlySpan<byte> rel = raw.AsSpan(0, rawLen);
+        int statLen = StatPathOf(ctx, tracee.Tid, dirfd, rel, sb, out int baseLen);
+        result.StatPath = sb.AsSpan(0, statLen + 1);
+        int destLen = rel.StartsWith("/proc/"u8)
+            ? ResolveThroughProc(sb, statLen, result.Follow, dest) // magic links name real objects
+            : PathNormalizer.Join(ctx.Base.AsSpan(0, baseLen), rel, dest);
+        if (destLen < 0)
+        {
+            result.Unreadable = true;
+            return Verdict.Journal;
+        }
+
+        result.Display = dest.AsSpan(0, destLen);
+        if (policy.IsInJournal(result.Display))
+        {
+            return Refuse(ref call);
+        }
+
+        // The object itself. lstat first: when the op follows a final symlink, the object is its
+        // target, and the journal names the target (the path the kernel will really change).
+        Interop.Stat st;
+        int rc;
+        fixed (byte* sp = sb)
+        {
+            rc = fstatat(AT_FDCWD, sp, &st, AT_SYMLINK_NOFOLLOW);
+        }
+
+        if (rc == 0 && result.Follow && (st.st_mode & S_IFMT) == S_IFLNK)
+        {
+            int resolved = ResolveFinalSymlink(ctx, sb, ref statLen, dest, destLen);
+            if (resolved > 0)
+            {
+                destLen = resolved;
+                result.Display = dest.AsSpan(0, destLen);
+                if (policy.IsInJournal(result.Display))
+                {
+                    return Refuse(ref call);
+                }
+            }
+
+            fixed (byte* sp = sb)
+            {
+                rc = fstatat(AT_FDCWD, sp, &st, 0);
+            }
+
+            result.StatPath = sb.AsSpan(0, statLen + 1);
+        }
+
+        bool exists = rc == 0;
+        if (exists)
+        {
+            ObjectKind kind = ObjectClassifier.KindOf(st.st_mode);
+            if (!second)
+            {
+                call.Kind = kind;
+                call.Dev = st.st_dev;
+                call.Ino = st.st_ino;
+            }
+
+            call.AddIdentity(st.st_dev, st.st_ino);
+            // The second path of a rename is not checked against the journal's ancestors: it is replaced,
+            // not removed, and an ancestor is a non-empty directory the kernel will not replace.
+            if (policy.IsProtected(st.st_dev, st.st_ino) || (!second && removesName && policy.IsJournalAncestor(st.st_dev, st.st_ino)))
+            {
+                return Refuse(ref call);
+            }
+
+            if (ctx.Classifier.IsPseudoFs(st.st_dev, sb))
+            {
+                return Verdict.Pass;
+            }
+
+            if (content && kind is not (ObjectKind.Regular or ObjectKind.Directory))
+            {
+                return Verdict.Pass; // opening a device, FIFO or socket for writing changes no file
+            }
+        }
+        else if (!second)
+        {
+            call.Kind = ObjectKind.Absent;
+        }
+
+        // The parent directory: where a creation lands, and the journal's own directories.
+        int slash = sb.AsSpan(0, statLen).LastIndexOf((byte)'/');
+        if (slash >= 0)
+        {
+            int cut = slash == 0 ? 1 : slash;
+            byte savedCut = sb[cut];
+            sb[cut] = 0;
+            Interop.Stat parent;
+            int prc;
+            fixed (byte* sp = sb)
+            {
+                prc = fstatat(AT_FDCWD, sp, &parent, 0);
+            }
+
+            bool parentPseudo = prc == 0 && !exists && ctx.Classifier.IsPseudoFs(parent.st_dev, sb);
+            sb[cut] = savedCut;
+            if (prc == 0)
+            {
+                call.AddIdentity(parent.st_dev, parent.st_ino);
+                result.Parent = (parent.st_dev, parent.st_ino);
+                if (policy.IsProtected(parent.st_dev, parent.st_ino))
+                {
+                    return Refuse(ref call);
+                }
+
+                if (parentPseudo)
+                {
+                    return Verdict.Pass;
+                }
+            }
+        }
+
+        return policy.InScope(result.Display) ? Verdict.Journal : Verdict.Pass;
+    }
+
+    private static Verdict Refuse(ref DecodedCall call)
+    {
+        call.RefuseErrno = Errno.EACCES;
+        return Verdict.Refuse;
+    }
+
+    /// <summary>
+    /// Writes the kernel-resolvable form of <paramref name="rel"/> into <paramref name="sb"/> (NUL-terminated):
+    /// absolute paths as they are ("/proc/self" made the tracee's), relative ones below /proc/TID/cwd or
+    /// /proc/TID/fd/DIRFD, whose target (the display form's base) goes into the context's Base.
+    /// </summary>
+    private static int StatPathOf(DecodeContext ctx, int tid, int dirfd, ReadOnlySpan<byte> rel, byte[] sb, out int baseLen)
+    {
+        int statLen;
+        baseLen = 0;
+        if (rel.Length > 0 && rel[0] == (byte)'/')
+        {
+            // "/proc/self" and "/proc/thread-self" must name the tracee, not scoord.
+            if (rel.StartsWith("/proc/self/"u8) || rel.SequenceEqual("/proc/self"u8))
+            {
+                statLen = ProcPath.Format(sb, tid, rel.Length > 10 ? rel[11..] : default);
+            }
+            else if (rel.StartsWith("/proc/thread-self/"u8) || rel.SequenceEqual("/proc/thread-self"u8))
+            {
+                statLen = ProcPath.Format(sb, tid, rel.Length > 17 ? rel[18..] : default);
+            }
+            else
+            {
+                rel.CopyTo(sb);
+                statLen = rel.Length;
+            }
+        }
+        else
+        {
+            int prefix = dirfd == AT_FDCWD ? ProcPath.Format(sb, tid, "cwd"u8) : ProcPath.FormatFd(sb, tid, dirfd);
+            baseLen = ProcPath.ReadLink(sb.AsSpan(0, prefix + 1), ctx.Base);
+            if (baseLen < 0)
+            {
+                baseLen = 0;
+            }
+
+            sb[prefix] = (byte)'/';
+            rel.CopyTo(sb.AsSpan(prefix + 1));
+            statLen = prefix + 1 + rel.Length;
+        }
+
+        while (statLen > 1 && sb[statLen - 1] == (byte)'/')
+        {
+            statLen--; // "dir/" names dir: its parent is the directory above
+        }
+
+        sb[statLen] = 0;
+        return statLen;
+    }
+
+    /// <summary>
+    /// A path through /proc (/proc/PID/cwd/x, /proc/self/fd/N, /dev/stdout's target): let the kernel
+    /// resolve it. Followed objects resolve whole; otherwise the parent resolves and the last name stays.
+    /// </summary>
+    private static int ResolveThroughProc(byte[] sb, int statLen, bool follow, byte[] dest)
+    {
+        fixed (byte* sp = sb)
+        fixed (byte* d = dest)
+        {
+            if (follow && realpath(sp, d) != null)
+            {
+                return new ReadOnlySpan<byte>(d, dest.Length).IndexOf((byte)0);
+            }
+
+            int slash = sb.AsSpan(0, statLen).LastIndexOf((byte)'/');
+            sb[slash] = 0;
+            byte* r = realpath(sp, d);
+            sb[slash] = (byte)'/';
+            if (r == null)
+            {
+                return PathNormalizer.Join(default, sb.AsSpan(0, statLen), dest);
+            }
+
+            int n = new ReadOnlySpan<byte>(d, dest.Length).IndexOf((byte)0);
+            int tail = statLen - slash;
+            if (n + tail > dest.Length)
+            {
+                return -1;
+            }
+
+            if (n == 1)
+            {
+                n = 0; // parent is "/"
+            }
+
+            sb.AsSpan(slash, tail).CopyTo(dest.AsSpan(n));
+            return n + tail;
+        }
+    }
+
+    /// <summary>
+    /// The path (in <paramref name="sb"/>, resolvable by scoord) ends in a symlink the op follows:
+    /// replace both the display path and the stat path by the symlink's target. A dangling target
+    /// (O_CREAT will create it) is joined lexically to the link's directory. Returns the new display length or 0.
+    /// </summary>
+    private static int ResolveFinalSymlink(DecodeContext ctx, byte[] sb, ref int statLen, byte[] dest, int destLen)
+    {
+        byte[] target = ctx.Base;
+        int n;
+        fixed (byte* sp = sb)
+        fixed (byte* d = target)
+        {
+            if (realpath(sp, d) != null)
+            {
+                n = new ReadOnlySpan<byte>(d, target.Length).IndexOf((byte)0);
+            }
+            else
+            {
+                // Dangling: the kernel follows the chain of links to the name it will create (or fail
+                // on), so do the same: readlink and join with the link's directory (display form), again
+                // while the result is itself a symlink, at most as many times as the kernel does (40).
+                Span<byte> text = stackalloc byte[DecodeContext.PathMax];
+                Span<byte> link = stackalloc byte[DecodeContext.PathMax + 1];
+                int tl;
+                fixed (byte* tp = text)
+                {
+                    tl = (int)readlink(sp, tp, DecodeContext.PathMax);
+                }
+
+                if (tl <= 0)
+                {
+                    return 0;
+                }
+
+                int dir = PathNormalizer.ParentLength(dest.AsSpan(0, destLen));
+                n = PathNormalizer.Join(dest.AsSpan(0, dir), text[..tl], target);
+                for (int hop = 1; n > 0 && n < link.Length && hop < 40; hop++)
+                {
+                    target.AsSpan(0, n).CopyTo(link);
+                    link[n] = 0;
+                    fixed (byte* lp = link)
+                    fixed (byte* tp = text)
+                    {
+                        tl = (int)readlink(lp, tp, DecodeContext.PathMax);
+                    }
+
+                    if (tl <= 0)
+                    {
+                        break; // not a symlink (or not there): the end of the chain
+                    }
+
+                    dir = PathNormalizer.ParentLength(link[..n]);
+                    n = PathNormalizer.Join(link[..dir], text[..tl], target);
+                }
+
+                if (n <= 0)
+                {
+                    return 0;
+                }
+            }
+        }
+
+        if (n + 1 > sb.Length || n > dest.Length)
+        {
+            return 0;
+        }
+
+        target.AsSpan(0, n).CopyTo(dest);
+        target.AsSpan(0, n).CopyTo(sb);
+        sb[n] = 0;
+        statLen = n;
+        return n;
+    }
+}

@@ -1,0 +1,211 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Scoord.Coordinator.Control;
+using Scoord.Coordinator.Faults;
+using Scoord.Coordinator.Ingest;
+using Scoord.Interceptors;
+using Scoord.Journal;
+using static Scoord.Interceptors.Interop.Libc;
+
+namespace Scoord.Coordinator.Tracing;
+
+/// <summary>
+/// Checkpoints of a running application: a barrier on the tracer thread. Other threads (the control
+/// socket, the --checkpoint-every timer) queue a request and ring the <see cref="Doorbell"/>. The tracer
+/// then commits what is pending, stops every tracee (PTRACE_INTERRUPT), waits until each is held in a
+/// stop and no journaled syscall is in flight, runs the --on-checkpoint hook, writes the checkpoint
+/// record (synced), starts a new undo epoch, and resumes everyone as they were. Seccomp stops that
+/// arrive during the barrier are held undecoded and handled after it, so that every operation
+/// journaled before the checkpoint record has completed.
+/// </summary>
+internal sealed unsafe partial class CheckpointBarrier(
+    TraceeTable tracees,
+    TraceeResumer resumer,
+    GroupCommit commit,
+    JournalIngest ingest,
+    SharedMappings mappings,
+    CheckpointHook hook,
+    Doorbell doorbell,
+    ITraceLoop loop,
+    ILogger logger) : ICheckpointTaker
+{
+    private readonly ConcurrentQueue<CheckpointRequest> _requests = new();
+    private readonly List<Tracee> _released = new();
+
+    private sealed class CheckpointRequest(string? name)
+    {
+        public string? Name { get; } = name;
+        public TaskCompletionSource<CheckpointInfo> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Called on any thread but the tracer's; blocks until the barrier is done.</summary>
+    public CheckpointInfo TakeCheckpoint(string? name)
+    {
+        var request = new CheckpointRequest(name);
+        if (!doorbell.TryEnqueue(_requests, request))
+        {
+            throw new ScoordException("the application has exited; take the checkpoint without it (scoord checkpoint)");
+        }
+
+        // A byte per request, rung at once (waiting first put 200 ms into every checkpoint).
+        return doorbell.RingUntil(request.Done.Task);
+    }
+
+    /// <summary>At a doorbell stop outside a barrier: takes the checkpoints asked for.</summary>
+    public void ServeRequests()
+    {
+        while (_requests.TryDequeue(out CheckpointRequest? r))
+        {
+            try
+            {
+                r.Done.TrySetResult(Take(r.Name));
+            }
+            catch (ScoordException e)
+            {
+                r.Done.TrySetException(e);
+            }
+        }
+    }
+
+    /// <summary>The application has exited: checkpoints still queued fail.</summary>
+    public void FailRequests(string message)
+    {
+        while (_requests.TryDequeue(out CheckpointRequest? r))
+        {
+            r.Done.TrySetException(new ScoordException(message));
+        }
+    }
+
+    /// <summary>Takes a checkpoint now, on the tracer thread, with <paramref name="stopped"/> held where it is (its resume is a plain PTRACE_CONT).</summary>
+    public CheckpointInfo TakeHolding(Tracee stopped, string name)
+    {
+        TraceeResumer.Hold(stopped, PTRACE_CONT, 0);
+        return Take(name);
+    }
+
+    /// <summary>The barrier, on the tracer thread. Throws <see cref="ScoordException"/> (nothing written) when it fails.</summary>
+    public CheckpointInfo Take(string? name)
+    {
+        commit.Flush();
+        resumer.Holding = true;
+        try
+        {
+            foreach (Tracee t in tracees.Threads)
+            {
+                if (!t.Held && !t.GroupStopped && !t.Parked && t.State != TraceeState.InJournaledSyscall)
+                {
+                    ptrace(PTRACE_INTERRUPT, t.Tid, 0, 0);
+                }
+            }
+
+            int status;
+            while (!AllHeld())
+            {
+                int tid = waitpid(-1, &status, __WALL);
+                if (tid < 0)
+                {
+                    if (Interop.LastErrno == Errno.EINTR)
+                    {
+                        continue;
+                    }
+
+                    break;
+                }
+
+                if (tid == doorbell.Pid)
+                {
+                    doorbell.Hold(); // resumed after the barrier
+                    continue;
+                }
+
+                loop.HandleStop(tid, status);
+            }
+
+            hook.Run(); // throws (and so writes nothing) when the hook fails
+            FaultInjection.Hit(FaultPoint.CheckpointBeforeRecord);
+            mappings.RecordUnmapped(); // their files' post-states belong to the epoch that wrote them
+            CheckpointInfo info = ingest.Checkpoint(name, Clock.NowNs());
+            mappings.Recapture(); // memory writes to shared mappings make no syscall: capture them for the new epoch
+            if (!ingest.TryCommit(sync: true, out _, out string? error))
+            {
+                // No checkpoint, and the new epoch's captures are forgotten.
+                throw new ScoordException("the checkpoint could not be written to the journal: " + error);
+            }
+
+            FaultInjection.Hit(FaultPoint.CheckpointAfterRecord);
+            Log.CheckpointTaken(logger, info.Id, info.Name, tracees.Count);
+            return info;
+        }
+        finally
+        {
+            resumer.Holding = false;
+            ReleaseHeld();
+        }
+    }
+
+    private bool AllHeld()
+    {
+        foreach (Tracee t in tracees.Threads)
+        {
+            if (!t.Held && !t.GroupStopped && !t.Parked && !WaitsForHeldVforkChild(t, 0))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// A vfork parent blocked until its child execs or exits cannot be stopped (the kernel waits
+    /// uninterruptibly), and makes no syscall while the child is held: it counts as held. Without
+    /// this a barrier that stopped the child before its exec waited for the parent forever.
+    /// </summary>
+    private bool WaitsForHeldVforkChild(Tracee t, int depth)
+    {
+        if (t.VforkChild == 0 || t.State == TraceeState.InJournaledSyscall || depth > 16
+            || !tracees.TryGet(t.VforkChild, out Tracee child))
+        {
+            return false;
+        }
+
+        return child.Held || child.GroupStopped || child.Parked || WaitsForHeldVforkChild(child, depth + 1);
+    }
+
+    /// <summary>Resumes every tracee held by the barrier, handling held seccomp stops now.</summary>
+    private void ReleaseHeld()
+    {
+        _released.Clear();
+        foreach (Tracee t in tracees.Threads)
+        {
+            if (t.Held)
+            {
+                _released.Add(t);
+            }
+        }
+
+        foreach (Tracee t in _released)
+        {
+            t.Held = false;
+            if (t.HeldSeccomp)
+            {
+                t.HeldSeccomp = false;
+                loop.DecodeSeccomp(t);
+            }
+            else
+            {
+                ptrace(t.HeldRequest, t.Tid, 0, t.HeldSignal);
+            }
+        }
+
+        commit.Flush();
+        loop.RetryParked();
+        doorbell.ResumeHeld();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "checkpoint {Id} ({Name}) taken with {Tracees} threads stopped")]
+        public static partial void CheckpointTaken(ILogger logger, int id, string name, int tracees);
+    }
+}

@@ -1,0 +1,173 @@
+using Scoord.Interceptors.Decoding;
+
+namespace Scoord.Coordinator.Tracing;
+
+/// <summary>
+/// Ordering between processes (DESIGN.md): the tracer sees stops one at a time, but resumed syscalls
+/// run concurrently in the kernel. An operation that touches an inode or a directory (whose entries it
+/// changes) that another journaled operation in flight touches is held back, parked in its seccomp
+/// stop, until that one completes; then it is decoded afresh. So the journal order is always an order
+/// the kernel could have executed.
+/// </summary>
+internal sealed class InFlightOps
+{
+    private const int MaxIds = DecodedCall.MaxIdentities;
+
+    // Pseudo inode numbers (never real ones: ext4, xfs, btrfs and tmpfs stay far below) for "an op that
+    // may allocate an inode on this device is in flight" and "an op that may free one is".
+    private const ulong AllocatingKey = ulong.MaxValue;
+    private const ulong FreeingKey = ulong.MaxValue - 1;
+
+    // The candidate: the identities of the call being admitted (copied from its decode, plus its allocation mark).
+    private readonly (ulong Dev, ulong Ino)[] _ids = new (ulong, ulong)[MaxIds];
+    private int _idCount;
+    private (ulong Dev, ulong Ino) _allocCheck;
+    private int _allocMarkIndex = -1;
+    private (ulong Dev, ulong Ino) _conflictKey;
+
+    private readonly Dictionary<(ulong Dev, ulong Ino), int> _inFlight = new();
+    private readonly List<Tracee> _parked = new();
+    private readonly List<Tracee> _retry = new();
+
+    /// <summary>An op completed (or died) while others were parked: the loop decodes the unblocked ones again.</summary>
+    public bool RetryDue { get; private set; }
+
+    /// <summary>
+    /// Takes <paramref name="call"/> (a journaled call) as the candidate and says whether an op in flight
+    /// touches one of its identities; if so, <see cref="Park"/> it.
+    /// </summary>
+    public bool Conflicts(in DecodedCall call)
+    {
+        _idCount = 0;
+        for (int i = 0; i < call.IdentityCount; i++)
+        {
+            _ids[_idCount++] = call.Identities[i];
+        }
+
+        NoteInodeAllocation(call);
+        for (int i = 0; i < _idCount; i++)
+        {
+            if (i != _allocMarkIndex && _inFlight.ContainsKey(_ids[i]))
+            {
+                _conflictKey = _ids[i];
+                return true;
+            }
+        }
+
+        _conflictKey = _allocCheck;
+        return _allocMarkIndex >= 0 && _inFlight.ContainsKey(_allocCheck);
+    }
+
+    /// <summary>
+    /// Inode numbers are reused: a creation may get the number that a concurrent unlink, rmdir or
+    /// rename-over has just freed. If the journal put that creation before the removal, rollback would
+    /// take the two objects for one (found by the load test: "is not the object the journal created").
+    /// So on one device an op that may allocate an inode and one that may free one are never in flight
+    /// together; creations among themselves (and removals among themselves) still overlap.
+    /// </summary>
+    private void NoteInodeAllocation(in DecodedCall call)
+    {
+        _allocMarkIndex = -1;
+        _allocCheck = default;
+        (ulong dev, ulong ino) = call.Path.Parent;
+        if ((!call.AllocatesInode && !call.FreesInode) || (dev == 0 && ino == 0) || _idCount >= MaxIds)
+        {
+            return;
+        }
+
+        _allocCheck = (dev, call.AllocatesInode ? FreeingKey : AllocatingKey);
+        _allocMarkIndex = _idCount;
+        _ids[_idCount++] = (dev, call.AllocatesInode ? AllocatingKey : FreeingKey);
+    }
+
+    /// <summary>The candidate is admitted: its identities are in flight until <see cref="Release"/>.</summary>
+    public void Mark(Tracee t)
+    {
+        t.InFlightCount = 0;
+        for (int i = 0; i < _idCount; i++)
+        {
+            (ulong, ulong) id = _ids[i];
+            _inFlight[id] = _inFlight.TryGetValue(id, out int n) ? n + 1 : 1;
+            t.InFlightIds[t.InFlightCount++] = id;
+        }
+    }
+
+    /// <summary>The op of <paramref name="t"/> completed (or its thread died): release its identities, retry parked ops.</summary>
+    public void Release(Tracee t)
+    {
+        if (t.InFlightCount == 0)
+        {
+            return;
+        }
+
+        for (int i = 0; i < t.InFlightCount; i++)
+        {
+            (ulong, ulong) id = t.InFlightIds[i];
+            if (_inFlight.TryGetValue(id, out int n))
+            {
+                if (n <= 1)
+                {
+                    _inFlight.Remove(id);
+                }
+                else
+                {
+                    _inFlight[id] = n - 1;
+                }
+            }
+        }
+
+        t.InFlightCount = 0;
+        RetryDue = _parked.Count > 0;
+    }
+
+    /// <summary>Holds the candidate's tracee in its seccomp stop until the op it conflicts with is released.</summary>
+    public void Park(Tracee t)
+    {
+        t.Parked = true;
+        t.ParkedOn = _conflictKey;
+        _parked.Add(t);
+    }
+
+    /// <summary>A parked thread died.</summary>
+    public void Forget(Tracee t)
+    {
+        if (t.Parked)
+        {
+            _parked.Remove(t);
+        }
+    }
+
+    /// <summary>
+    /// The parked threads whose blocker is gone (or that died), taken off the parked list for the caller
+    /// to unpark and decode again; the others stay parked. Null when there is nothing to retry, and
+    /// while a barrier is up (it retries when it ends).
+    /// </summary>
+    public List<Tracee>? TakeUnblocked(TraceeTable tracees, bool barrierUp)
+    {
+        RetryDue = false;
+        if (barrierUp || _parked.Count == 0)
+        {
+            return null;
+        }
+
+        // Only the ops whose blocker is gone are decoded again (the others would park again at once:
+        // with hundreds of threads parked that re-decoding made every completion cost hundreds of decodes).
+        _retry.Clear();
+        int kept = 0;
+        for (int i = 0; i < _parked.Count; i++)
+        {
+            Tracee p = _parked[i];
+            if (_inFlight.ContainsKey(p.ParkedOn) && tracees.Contains(p.Tid))
+            {
+                _parked[kept++] = p;
+            }
+            else
+            {
+                _retry.Add(p);
+            }
+        }
+
+        _parked.RemoveRange(kept, _parked.Count - kept);
+        return _retry;
+    }
+}

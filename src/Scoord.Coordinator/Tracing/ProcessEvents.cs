@@ -1,0 +1,121 @@
+using Scoord.Coordinator.Ingest;
+using Scoord.Interceptors.Syscalls;
+using Scoord.Journal.Model;
+using static Scoord.Interceptors.Interop.Libc;
+
+namespace Scoord.Coordinator.Tracing;
+
+/// <summary>
+/// The process tree: fork, vfork and clone of a new process, exec, and exit each become a journal
+/// event of their own (so `scoord log` shows the tree), and keep the tracee table in step.
+/// </summary>
+internal sealed unsafe class ProcessEvents(TraceeTable tracees, JournalIngest ingest, TraceeResumer resumer, InFlightOps inFlight, SharedMappings mappings, ApplicationGroup group)
+{
+    private readonly byte[] _exe = new byte[4096];
+
+    /// <summary>PTRACE_EVENT_FORK/VFORK/CLONE of <paramref name="parent"/>.</summary>
+    public void OnFork(Tracee parent, int evt)
+    {
+        nint msg = 0;
+        ptrace(PTRACE_GETEVENTMSG, parent.Tid, 0, (nint)(&msg));
+        int child = (int)msg;
+        bool known = tracees.Contains(child);
+        if (tracees.ExitedUnannounced(child))
+        {
+            // The child stopped, ran and exited before its parent's fork event reached us: it is gone,
+            // and must not be added back (the run would wait for it forever). Its /proc entry may well
+            // still be there: a traced child stays a zombie until its real parent reaps it, so /proc
+            // says nothing here (checking it hung about one run in eight once exits got slower, e.g.
+            // with the mount namespace). A reused tid would have left the recent exits at its first stop.
+            AppendFork(evt, child, parent.Process.Tgid);
+            resumer.Resume(parent, PTRACE_CONT, 0);
+            return;
+        }
+
+        Tracee c = tracees.GetOrAdd(child);
+        if (evt == PTRACE_EVENT_VFORK && !c.ExecSeen)
+        {
+            parent.VforkChild = child;
+            c.VforkParent = parent;
+        }
+
+        if (c.Process.Tgid == child && (!known || c.Process.Ppid == 0 || c.Process.Ppid == parent.Process.Tgid))
+        {
+            // A new process (not a thread): inherits the parent's stdio guard (seccomp filters are inherited).
+            c.Process.Ppid = parent.Process.Tgid;
+            c.Process.StdioGuarded |= parent.Process.StdioGuarded;
+            c.Process.App = parent.Process.App;
+            AppendFork(evt, child, parent.Process.Tgid);
+        }
+
+        resumer.Resume(parent, PTRACE_CONT, 0);
+    }
+
+    private void AppendFork(int evt, int child, int parent)
+    {
+        var e = new ProcessEvent
+        {
+            TimeNs = Clock.NowNs(),
+            Kind = evt switch { PTRACE_EVENT_FORK => OpCode.Fork, PTRACE_EVENT_VFORK => OpCode.Vfork, _ => OpCode.Clone },
+            Pid = child,
+            Ppid = parent,
+        };
+        ingest.Process(e, default, default);
+    }
+
+    /// <summary>PTRACE_EVENT_EXEC of <paramref name="t"/>.</summary>
+    public void OnExec(Tracee t)
+    {
+        nint msg = 0;
+        ptrace(PTRACE_GETEVENTMSG, t.Tid, 0, (nint)(&msg));
+        int former = (int)msg;
+        if (former != t.Tid && tracees.RemoveFormer(former, out Tracee old))
+        {
+            // A non-leader thread exec'd: it now has the leader's tid and the old tid is gone silently.
+            old.CloseFds();
+            old.Process.Threads--;
+        }
+
+        t.ExecSeen = true;
+        t.VforkDone();
+        t.CloseFds();
+        mappings.Gone(t.Process); // exec replaces the address space
+        t.State = TraceeState.Running;
+        ReadOnlySpan<byte> argv = tracees.ReadExec(t.Tid, _exe, out int exeLen);
+        var e = new ProcessEvent { TimeNs = Clock.NowNs(), Kind = OpCode.Exec, Pid = t.Process.Tgid, Ppid = former };
+        ingest.Process(e, exeLen > 0 ? _exe.AsSpan(0, exeLen) : default, argv);
+        resumer.Resume(t, PTRACE_CONT, 0);
+    }
+
+    /// <summary>A thread exited or was killed (waitpid said so).</summary>
+    public void OnExit(int tid, int status)
+    {
+        if (!tracees.RemoveExited(tid, out Tracee t))
+        {
+            return;
+        }
+
+        t.CloseFds();
+        t.VforkDone();
+        inFlight.Release(t); // killed in the middle of an op: its intent stays pending
+        inFlight.Forget(t);
+        TracedProcess p = t.Process;
+        p.Threads--;
+        if (tid == p.Tgid)
+        {
+            mappings.Gone(p);
+            tracees.RemoveProcess(tid);
+            var e = new ProcessEvent
+            {
+                TimeNs = Clock.NowNs(),
+                Kind = OpCode.Exit,
+                Pid = tid,
+                Ppid = p.Ppid,
+                ExitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                Signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+            };
+            ingest.Process(e, default, default);
+            group.ProcessExited(tid, status);
+        }
+    }
+}

@@ -1,0 +1,326 @@
+using Microsoft.Extensions.Logging;
+using Scoord.Coordinator.Faults;
+using Scoord.Coordinator.Ingest;
+using Scoord.Coordinator.Undo;
+using Scoord.Interceptors;
+using Scoord.Interceptors.Decoding;
+using Scoord.Interceptors.Seccomp;
+using Scoord.Interceptors.Syscalls;
+using Scoord.Journal.Model;
+using static Scoord.Interceptors.Interop.Libc;
+
+namespace Scoord.Coordinator.Tracing;
+
+/// <summary>
+/// The two stops of a syscall. At the seccomp stop: decode by table, then pass, refuse, or journal
+/// (the undo planner says what to capture, the ingest writes the intent and the captures, the call
+/// waits for the group commit). At the syscall-exit stop of a journaled call: the completion and the
+/// post-states. Also the syscalls the table routes here without decoding: foreign ABIs, clone3, the
+/// dup family onto stdio, close under --app-checkpoint, and the fsync family (durability points).
+/// </summary>
+internal sealed unsafe partial class SyscallStops(
+    TracerOptions options,
+    DecodeContext decode,
+    JournalIngest ingest,
+    InFlightOps inFlight,
+    GroupCommit commit,
+    TraceeResumer resumer,
+    StdioGuard stdioGuard,
+    AppCheckpoints appCheckpoints,
+    ILogger logger)
+{
+    private const ulong RWF_DSYNC = 0x2;
+    private const ulong RWF_SYNC = 0x4;
+
+    // Filled by PTRACE_GET_SYSCALL_INFO at each stop (one tracer thread: never shared).
+    private Interop.PtraceSyscallInfo _info;
+
+    /// <summary>PTRACE_EVENT_SECCOMP: a syscall the filter stopped, before the kernel runs it.</summary>
+    public void OnSeccomp(Tracee t)
+    {
+        fixed (Interop.PtraceSyscallInfo* info = &_info)
+        {
+            if (ptrace(PTRACE_GET_SYSCALL_INFO, t.Tid, sizeof(Interop.PtraceSyscallInfo), (nint)info) <= 0)
+            {
+                resumer.Resume(t, PTRACE_CONT, 0); // the tracee vanished (SIGKILL): nothing to decode
+                return;
+            }
+        }
+
+        if (_info.ret_data != Bpf.DataNative || _info.arch != AUDIT_ARCH_X86_64)
+        {
+            OnForeignAbi(t);
+            return;
+        }
+
+        long nr = (long)_info.nr;
+        if (!SyscallTable.IsKnown(nr))
+        {
+            RefuseAndJournal(t, OpCode.Other, Errno.ENOSYS, foreignAbi: false);
+            return;
+        }
+
+        ref readonly SyscallEntry entry = ref SyscallTable.Get((int)nr);
+        switch (entry.Decode)
+        {
+            case DecodeKind.None:
+                resumer.Resume(t, PTRACE_CONT, 0);
+                return;
+            case DecodeKind.Refuse:
+                RefuseAndJournal(t, entry.Op, entry.RefuseErrno, foreignAbi: false);
+                return;
+            case DecodeKind.Dup:
+                stdioGuard.OnDupToStdio(t, (int)_info.args[entry.FdArg]);
+                return;
+            case DecodeKind.Clone3:
+                OnClone3(t);
+                return;
+            case DecodeKind.Close:
+                appCheckpoints.OnClose(t, (int)_info.args[0]);
+                return;
+            case DecodeKind.Sync:
+                // A durability point: everything journaled so far reaches stable storage before the app's sync runs.
+                commit.Flush();
+                if (options.Durability != Durability.Process && !ingest.TryCommit(sync: true, out Errno errno, out _))
+                {
+                    // The journal is not durable: the app's data must not be synced before it.
+                    resumer.Refuse(t, errno);
+                    return;
+                }
+
+                resumer.Resume(t, PTRACE_CONT, 0);
+                return;
+        }
+
+        Span<ulong> args = stackalloc ulong[6];
+        fixed (ulong* src = _info.args)
+        {
+            new ReadOnlySpan<ulong>(src, 6).CopyTo(args);
+        }
+
+        var tracee = new PtraceTracee(t);
+        DecodedCall call = SyscallDecoder.Decode(decode, ref tracee, entry, args);
+        switch (call.Verdict)
+        {
+            case Verdict.Pass:
+                resumer.Resume(t, PTRACE_CONT, 0);
+                break;
+            case Verdict.Journal:
+                Journal(t, entry, ref call);
+                break;
+            case Verdict.Refuse:
+                ingest.Intent(ingest.Sequences.Next(), call, default, Origin(t));
+                Log.Refused(logger, t.Tid, entry.Name, call.RefuseErrno);
+                resumer.Refuse(t, call.RefuseErrno);
+                break;
+        }
+
+        if (call.DupFd >= 0)
+        {
+            close(call.DupFd);
+        }
+    }
+
+    /// <summary>A call to journal: admitted (or parked behind a conflicting op in flight), its intent and undo items in the batch.</summary>
+    private void Journal(Tracee t, in SyscallEntry entry, ref DecodedCall call)
+    {
+        if (inFlight.Conflicts(call))
+        {
+            // Another op in flight touches the same inode or directory: wait for it, decode again then.
+            inFlight.Park(t);
+            return;
+        }
+
+        UndoPlan plan = UndoPlanner.Plan(call);
+        ulong seq = ingest.Sequences.Next();
+        uint nextPart = ingest.Intent(seq, call, plan, Origin(t));
+        t.Pending.Begin(seq, nextPart, call, plan);
+        if (plan.PostFromFd)
+        {
+            call.DupFd = -1; // the pending call owns it now: the exit stop reads the post-state through it
+        }
+
+        inFlight.Mark(t);
+        if (options.Durability == Durability.SyncPoints && IsSyncPoint(call))
+        {
+            commit.MarkSyncPoint(); // this op makes the app's data durable: the journal must be first
+        }
+
+        if (appCheckpoints.Enabled && plan.PostFromFd)
+        {
+            appCheckpoints.NoteWrite(call);
+        }
+
+        // An open whose fd may land on 0-2 (they were closed): checked at its exit stop.
+        t.CheckOpenResult = entry.Decode is DecodeKind.Open or DecodeKind.Openat2 && !t.Process.StdioGuarded;
+        commit.Defer(t);
+    }
+
+    private static CallOrigin Origin(Tracee t) => new(t.Process.Tgid, t.Tid, Clock.NowNs());
+
+    /// <summary>
+    /// Journaled ops that make data durable by themselves: an open with O_SYNC/O_DSYNC, a write through an
+    /// fd opened so (OpFlags holds the fd's status flags for the write family), pwritev2 with RWF_SYNC/RWF_DSYNC.
+    /// Under sync-points their batch is committed with a WAL fsync before they proceed.
+    /// </summary>
+    private bool IsSyncPoint(in DecodedCall call) => call.Op switch
+    {
+        OpCode.Open or OpCode.Openat or OpCode.Openat2 or OpCode.Write or OpCode.Writev or OpCode.Pwrite64 or OpCode.Pwritev
+            => (call.OpFlags & O_DSYNC) != 0,
+        OpCode.Pwritev2 => (call.OpFlags & O_DSYNC) != 0 || (_info.args[5] & (RWF_DSYNC | RWF_SYNC)) != 0,
+        _ => false,
+    };
+
+    private void RefuseAndJournal(Tracee t, OpCode op, Errno errno, bool foreignAbi)
+    {
+        DecodedCall call = DecodedCall.Refused(op, errno, _info.nr, foreignAbi);
+        ingest.Intent(ingest.Sequences.Next(), call, default, Origin(t));
+        resumer.Refuse(t, errno);
+    }
+
+    /// <summary>
+    /// i386 (int 0x80) and x32 syscalls: a few that cannot change files pass, writes pass only to
+    /// objects scoord does not journal, everything else is refused with ENOSYS and journaled.
+    /// </summary>
+    private void OnForeignAbi(Tracee t)
+    {
+        if (_info.arch == AUDIT_ARCH_I386)
+        {
+            uint nr = (uint)_info.nr;
+            switch (nr)
+            {
+                case 1: case 3: case 6: case 13: case 20: case 45: case 78: case 91: case 122: case 125:
+                case 174: case 175: case 192: case 243: case 252: case 258:
+                    resumer.Resume(t, PTRACE_CONT, 0);
+                    return;
+                case 4: // write
+                    var tracee = new PtraceTracee(t);
+                    if (!FdResolver.IsJournaledFd(decode, ref tracee, (int)_info.args[0]))
+                    {
+                        resumer.Resume(t, PTRACE_CONT, 0);
+                        return;
+                    }
+
+                    break;
+                case 5: // open
+                    if ((_info.args[1] & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) == 0)
+                    {
+                        resumer.Resume(t, PTRACE_CONT, 0);
+                        return;
+                    }
+
+                    break;
+            }
+        }
+
+        RefuseAndJournal(t, OpCode.ForeignAbi, Errno.ENOSYS, foreignAbi: true);
+    }
+
+    /// <summary>clone3 keeps its flags in memory; refuse only new mount or user namespaces.</summary>
+    private void OnClone3(Tracee t)
+    {
+        Span<byte> flags = stackalloc byte[8];
+        if (TraceeMemory.Read(new ProcessVmMemory(t.Tid), _info.args[0], flags))
+        {
+            ulong f = BitConverter.ToUInt64(flags);
+            if ((f & (0x00020000UL | 0x10000000UL)) != 0)
+            {
+                RefuseAndJournal(t, OpCode.Unshare, Errno.ENOSYS, foreignAbi: false);
+                return;
+            }
+        }
+
+        resumer.Resume(t, PTRACE_CONT, 0);
+    }
+
+    /// <summary>A syscall-exit stop (or, for an injected call, its entry).</summary>
+    public void OnSyscallExit(Tracee t)
+    {
+        fixed (Interop.PtraceSyscallInfo* info = &_info)
+        {
+            ptrace(PTRACE_GET_SYSCALL_INFO, t.Tid, sizeof(Interop.PtraceSyscallInfo), (nint)info);
+        }
+
+        if (t.State == TraceeState.InjectingGuard)
+        {
+            stdioGuard.OnInjectedStop(t, _info);
+            return;
+        }
+
+        if (t.AppClosePending)
+        {
+            if (appCheckpoints.AtExit(t, failed: _info.is_error != 0))
+            {
+                return;
+            }
+
+            resumer.Resume(t, PTRACE_CONT, 0);
+            return;
+        }
+
+        if (t.State == TraceeState.InJournaledSyscall && Complete(t))
+        {
+            return;
+        }
+
+        resumer.Resume(t, PTRACE_CONT, 0);
+    }
+
+    /// <summary>The exit stop of a journaled call: its completion and post-states. True when something else took over the resume.</summary>
+    private bool Complete(Tracee t)
+    {
+        FaultInjection.Hit(FaultPoint.RunBeforeCompletion);
+        if (FaultInjection.Fires(FaultPoint.TraceeKillBeforeCompletion))
+        {
+            // Fault injection: the tracee dies between its syscall and its completion record.
+            kill(t.Tid, SIGKILL);
+            ptrace(PTRACE_CONT, t.Tid, 0, 0);
+            return true;
+        }
+
+        PendingCall pending = t.Pending;
+        bool failed = _info.is_error != 0;
+        var c = new OpCompletion
+        {
+            TimeNs = Clock.NowNs(),
+            Result = failed ? -1 : _info.rval,
+            Errno = failed ? (int)-_info.rval : 0,
+        };
+        ingest.Completion(pending.Seq, c);
+        inFlight.Release(t);
+        if (!failed)
+        {
+            ingest.PostStates(pending);
+            if (pending.Mapping)
+            {
+                SharedMappings.Remember(t, _info.rval);
+            }
+        }
+
+        pending.End();
+        t.State = TraceeState.Running;
+        if (appCheckpoints.Enabled && appCheckpoints.AtExit(t, failed))
+        {
+            return true; // the checkpoint barrier resumed it
+        }
+
+        if (t.CheckOpenResult)
+        {
+            t.CheckOpenResult = false;
+            if (!failed && _info.rval is >= 0 and <= 2 && !t.Process.StdioGuarded)
+            {
+                // The opened file landed on fd 0-2 (they were closed): guard them from now on.
+                stdioGuard.BeginAtExit(t);
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 102, Level = LogLevel.Trace, Message = "pid {Pid}: {Syscall} refused with {Errno}")]
+        public static partial void Refused(ILogger logger, int pid, string syscall, Errno errno);
+    }
+}

@@ -1,0 +1,15 @@
+namespace Scoord.Coordinator.Tracing;
+
+/// <summary>What the tracer knows about one thread-group (process).</summary>
+internal sealed class TracedProcess
+{
+    public int Tgid;
+    public int Ppid;
+    /// <summary>The stdio guard filter is installed: fd-mutating syscalls on fds 0-2 stop in this process.</summary>
+    public bool StdioGuarded;
+    public int Threads;
+    /// <summary>Id of the application of the group this process belongs to (1: the one `scoord run` started); inherited at fork.</summary>
+    public int App;
+    /// <summary>Writable shared mappings of files (null until the first); see <see cref="SharedMappings"/>.</summary>
+    public List<SharedMapping>? Mappings;
+}
