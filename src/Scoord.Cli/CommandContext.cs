@@ -53,7 +53,7 @@ internal sealed class CommandContext : IDisposable
             builder.AddSimpleConsole(o =>
             {
                 o.SingleLine = true;
-                o.TimestampFormat = "HH:mm:ss.fff ";
+                o.TimestampFormat = "HH:mm:ss.fffzzz ";
                 o.ColorBehavior = LoggerColorBehavior.Disabled;
             });
         });

@@ -19,6 +19,12 @@ public sealed record RunOptions
     public required IReadOnlyList<string> Command { get; init; }
     public IReadOnlyList<string> Exclude { get; init; } = [];
     public IReadOnlyList<string> Only { get; init; } = [];
+
+    /// <summary>
+    /// Journal the files open on fds 0-2 when the run starts too (`--journal-stdio`). By default they are
+    /// the caller's (`scoord run -- make >> build.log`): left out of the journal, and rollback leaves them alone.
+    /// </summary>
+    public bool JournalStdio { get; init; }
     public Durability Durability { get; init; } = Durability.Process;
     public TimeSpan? CheckpointEvery { get; init; }
 

@@ -64,7 +64,7 @@ public static partial class Runner
         using ControlServer server = ControlServer.Start(journalDir, checkpointTaker, logger, tracer.Group);
         var filterOptions = new FilterOptions
         {
-            StdioFastFds = StdioFastFds(),
+            StdioFastFds = StdioFastFds(options.JournalStdio),
             TraceSyncs = options.Durability != Durability.Process,
             TraceCloses = options.AppCheckpoint.Count > 0,
         };
@@ -219,24 +219,22 @@ public static partial class Runner
     private static bool ProtectByMountNamespace(RunOptions options)
         => options.Memory != MemoryProvider.Criu && Environment.GetEnvironmentVariable("SCOORD_NO_MOUNT_PROTECTION") is null;
 
-    private static int StdioFastFds()
+    /// <summary>
+    /// Which of fds 0-2 may be written without a stop: all of them when the files there are the caller's
+    /// (left out of the journal); with --journal-stdio only those that are not regular files.
+    /// </summary>
+    private static int StdioFastFds(bool journalStdio) => journalStdio ? Stdio.NonRegularMask([0, 1, 2]) : 0b111;
+
+    /// <summary>The regular files on our fds 0-2: the caller's, left out of the journal unless --journal-stdio.</summary>
+    private static HashSet<(ulong, ulong)> CallerStdio(bool journalStdio)
     {
-        int mask = 0;
-        for (int fd = 0; fd < 3; fd++)
+        var set = new HashSet<(ulong, ulong)>();
+        if (!journalStdio)
         {
-            if (!IsRegularFile(fd))
-            {
-                mask |= 1 << fd;
-            }
+            Stdio.AddRegularFiles([0, 1, 2], set);
         }
 
-        return mask;
-    }
-
-    private static unsafe bool IsRegularFile(int fd)
-    {
-        Interop.Stat st;
-        return Interop.Libc.fstat(fd, &st) == 0 && (st.st_mode & Interop.Libc.S_IFMT) == Interop.Libc.S_IFREG;
+        return set;
     }
 
     private static TracerOptions BuildTracerOptions(string journalDir, RunOptions options)
@@ -272,7 +270,9 @@ public static partial class Runner
                 JournalAncestors = ancestors,
                 Only = ScopePaths(options.Only),
                 Exclude = ScopePaths(options.Exclude),
+                Untracked = CallerStdio(options.JournalStdio),
             },
+            JournalStdio = options.JournalStdio,
             JournalPathText = canonical,
             Durability = options.Durability,
             AppCheckpointGlobs = [.. options.AppCheckpoint.Select(g => PathGlob.Parse(g.StartsWith('/') || g.StartsWith("**", StringComparison.Ordinal) ? g : Path.GetFullPath(g)))],

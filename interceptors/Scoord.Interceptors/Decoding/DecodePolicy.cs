@@ -18,7 +18,15 @@ internal sealed class DecodePolicy
     public required byte[][] Only { get; init; }
     public required byte[][] Exclude { get; init; }
 
+    /// <summary>
+    /// (dev, ino) of objects left out of the journal whatever names them: the regular files open on fds 0-2
+    /// of `scoord run` (and of programs that join the group) when they start, which belong to the caller.
+    /// </summary>
+    public HashSet<(ulong Dev, ulong Ino)> Untracked { get; init; } = new();
+
     public bool IsProtected(ulong dev, ulong ino) => ProtectedDirs.Contains((dev, ino));
+
+    public bool IsUntracked(ulong dev, ulong ino) => Untracked.Count > 0 && Untracked.Contains((dev, ino));
 
     public bool IsJournalAncestor(ulong dev, ulong ino) => JournalAncestors.Contains((dev, ino));
 

@@ -43,6 +43,9 @@ internal ref struct DecodedCall
     /// <summary>The call came through a non-native ABI (i386 int 0x80, x32): refused without decoding.</summary>
     public bool ForeignAbi;
 
+    /// <summary>fd ops: the name the fd was opened by is gone (the kernel's " (deleted)" is stripped from <see cref="Path"/>).</summary>
+    public bool Deleted;
+
     /// <summary>The path argument (rename and link: the old name); for fd ops, the fd's path as the kernel shows it.</summary>
     public DecodedPath Path;
 

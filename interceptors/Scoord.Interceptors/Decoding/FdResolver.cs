@@ -45,7 +45,8 @@ internal static unsafe class FdResolver
         Interop.Stat st;
         bool journaled = fstat(dup, &st) == 0
             && ObjectClassifier.KindOf(st.st_mode) == ObjectKind.Regular
-            && !ctx.Classifier.IsPseudoFs(st.st_dev, dup);
+            && !ctx.Classifier.IsPseudoFs(st.st_dev, dup)
+            && !ctx.Policy.IsUntracked(st.st_dev, st.st_ino);
         close(dup);
         return journaled;
     }
@@ -66,7 +67,7 @@ internal static unsafe class FdResolver
             return Verdict.Pass;
         }
 
-        if (ctx.Classifier.IsPseudoFs(st.st_dev, dup))
+        if (ctx.Classifier.IsPseudoFs(st.st_dev, dup) || ctx.Policy.IsUntracked(st.st_dev, st.st_ino))
         {
             return Verdict.Pass;
         }
@@ -83,11 +84,21 @@ internal static unsafe class FdResolver
         }
 
         ReadOnlySpan<byte> path = ctx.Path.AsSpan(0, pathLen);
-        call.Path.Display = path;
         if (st.st_nlink == 0 && IsAnonymousMemory(path))
         {
             return Verdict.Pass; // memfd and SysV shared memory: memory objects, not files of any filesystem
         }
+
+        if (IsUnlinkedName(ctx, path, st))
+        {
+            // The kernel names an fd whose name was removed "NAME (deleted)" (even when other hard links
+            // remain): the journal keeps the name it had and says so with a flag.
+            pathLen -= Suffix.Length;
+            path = path[..pathLen];
+            call.Deleted = true;
+        }
+
+        call.Path.Display = path;
 
         if (call.Offset == -1 && content)
         {
@@ -109,6 +120,28 @@ internal static unsafe class FdResolver
         }
 
         return ctx.Policy.InScope(path) ? Verdict.Journal : Verdict.Pass;
+    }
+
+    private static ReadOnlySpan<byte> Suffix => " (deleted)"u8;
+
+    /// <summary>
+    /// True when <paramref name="path"/> is the kernel's "PATH (deleted)" for an fd whose name was
+    /// unlinked, not a file really called so (then the whole path would name this very object).
+    /// </summary>
+    private static bool IsUnlinkedName(DecodeContext ctx, ReadOnlySpan<byte> path, in Interop.Stat st)
+    {
+        if (!path.EndsWith(Suffix) || path.Length >= ctx.Base.Length)
+        {
+            return false;
+        }
+
+        path.CopyTo(ctx.Base);
+        ctx.Base[path.Length] = 0;
+        Interop.Stat named;
+        fixed (byte* p = ctx.Base)
+        {
+            return fstatat(AT_FDCWD, p, &named, AT_SYMLINK_NOFOLLOW) != 0 || named.st_dev != st.st_dev || named.st_ino != st.st_ino;
+        }
     }
 
     private static bool IsAnonymousMemory(ReadOnlySpan<byte> fdPath)

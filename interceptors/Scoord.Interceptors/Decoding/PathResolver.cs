@@ -112,7 +112,7 @@ internal static unsafe class PathResolver
                 return Refuse(ref call);
             }
 
-            if (ctx.Classifier.IsPseudoFs(st.st_dev, sb))
+            if (ctx.Classifier.IsPseudoFs(st.st_dev, sb) || (!second && policy.IsUntracked(st.st_dev, st.st_ino)))
             {
                 return Verdict.Pass;
             }

@@ -41,11 +41,11 @@ internal sealed class CheckpointsCommand(CliApplication app)
     private static void WriteTable(StdoutWriter o, List<(CheckpointInfo Checkpoint, long UndoBytes)> rows)
     {
         CultureInfo c = CultureInfo.InvariantCulture;
-        o.WriteLine(string.Format(c, "{0,6}  {1,-24} {2,-26}  {3,10}  {4}", "ID", "NAME", "TIME", "SEQ", "UNDO"));
+        o.WriteLine(string.Format(c, "{0,6}  {1,-24} {2,-33}  {3,10}  {4}", "ID", "NAME", "TIME", "SEQ", "UNDO"));
         foreach ((CheckpointInfo k, long undo) in rows)
         {
-            string time = TimeText.FromNs(k.TimeNs).ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss.ffffff", c);
-            o.WriteLine(string.Format(c, "{0,6}  {1,-24} {2,-26}  {3,10}  {4}", k.Id, Visible(k.Name), time, k.Seq, SizeText.Human(undo)));
+            string time = TimeText.LocalDateTime(k.TimeNs);
+            o.WriteLine(string.Format(c, "{0,6}  {1,-24} {2,-33}  {3,10}  {4}", k.Id, Visible(k.Name), time, k.Seq, SizeText.Human(undo)));
         }
     }
 

@@ -31,6 +31,11 @@ internal sealed class RunCommand
         AllowMultipleArgumentsPerToken = false,
     };
 
+    private readonly Option<bool> _journalStdio = new("--journal-stdio")
+    {
+        Description = "Also journal the files open on fds 0-2 when the run starts (by default they belong to the caller, e.g. `>> build.log`, and are left out of the journal and of rollbacks)",
+    };
+
     private readonly Option<string[]> _only = new("--only")
     {
         Description = "Journal only objects under PATH (repeatable)",
@@ -90,6 +95,7 @@ internal sealed class RunCommand
             _memory,
             _exclude,
             _only,
+            _journalStdio,
             _program,
         };
         Command.SetAction(parseResult => _app.Execute(parseResult, "run", context => Execute(parseResult, context), context => BuildOptions(parseResult, context)));
@@ -124,6 +130,7 @@ internal sealed class RunCommand
             Command = program,
             Exclude = AbsolutePaths(parseResult.GetValue(_exclude)),
             Only = AbsolutePaths(parseResult.GetValue(_only)),
+            JournalStdio = parseResult.GetValue(_journalStdio),
             Durability = ParseDurability(durability),
             CheckpointEvery = every is null ? null : DurationParser.Parse("--checkpoint-every", every),
         };

@@ -140,5 +140,5 @@ internal sealed class StatusCommand(CliApplication app)
     }
 
     private static string LocalText(DateTimeOffset t) =>
-        t.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss.ffffff zzz", CultureInfo.InvariantCulture);
+        TimeText.LocalDateTime(t);
 }

@@ -26,12 +26,12 @@ internal sealed class LogTableWriter : IEntryWriter
     {
         if (!_headerWritten)
         {
-            _output.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,8} {1,-15}  {2,-7} {3,-15} {4,-10}  {5}", "SEQ", "TIME", "PID", "OP", "RESULT", "PATH"));
+            _output.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,8} {1,-21}  {2,-7} {3,-15} {4,-10}  {5}", "SEQ", "TIME", "PID", "OP", "RESULT", "PATH"));
             _headerWritten = true;
         }
 
         StringBuilder b = _line.Clear();
-        b.Append(CultureInfo.InvariantCulture, $"{e.Seq,8} {TimeText.LocalTimeOfDay(e.TimeNs),-15}  {e.Pid,-7} {e.OpName,-15} {ResultText(e),-10}  ");
+        b.Append(CultureInfo.InvariantCulture, $"{e.Seq,8} {TimeText.LocalTimeOfDay(e.TimeNs),-21}  {e.Pid,-7} {e.OpName,-15} {ResultText(e),-10}  ");
         if (e.IsProcessEvent)
         {
             AppendProcessEvent(b, e);
@@ -41,6 +41,12 @@ internal sealed class LogTableWriter : IEntryWriter
             b.Append("checkpoint ").Append((e.CheckpointId ?? 0).ToString(CultureInfo.InvariantCulture)).Append(' ');
             AppendVisible(b, e.Path2Text ?? string.Empty);
         }
+        else if (e.Op == OpCode.Rollback)
+        {
+            // scoord's own marker: the checkpoint rolled back to (its seq in Length, its id in Mode).
+            b.Append("to checkpoint ").Append(e.Mode.ToString(CultureInfo.InvariantCulture)).Append(' ');
+            AppendVisible(b, e.Path2Text ?? string.Empty);
+        }
         else
         {
             AppendPath(b, e.Path);
@@ -48,6 +54,16 @@ internal sealed class LogTableWriter : IEntryWriter
             {
                 b.Append(" -> ");
                 AppendPath(b, e.Path2);
+            }
+
+            if ((e.IntentFlags & IntentFlags.Deleted) != 0)
+            {
+                b.Append("  [name removed]"); // written through an fd whose name was unlinked
+            }
+
+            if ((e.IntentFlags & IntentFlags.Rollback) != 0)
+            {
+                b.Append("  [rollback]");
             }
         }
 

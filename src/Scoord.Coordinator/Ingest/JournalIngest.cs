@@ -76,7 +76,8 @@ internal sealed unsafe partial class JournalIngest
             Op = call.Op,
             Flags = (call.PathUnreadable ? IntentFlags.PathUnreadable : IntentFlags.None)
                 | (call.Verdict == Verdict.Refuse ? IntentFlags.Refused : IntentFlags.None)
-                | (call.ForeignAbi ? IntentFlags.ForeignAbi : IntentFlags.None),
+                | (call.ForeignAbi ? IntentFlags.ForeignAbi : IntentFlags.None)
+                | (call.Deleted ? IntentFlags.Deleted : IntentFlags.None),
             Fd = call.Fd,
             OpFlags = call.OpFlags,
             Mode = call.Mode,
@@ -291,7 +292,7 @@ internal sealed unsafe partial class JournalIngest
             ReadOnlySpan<byte> display = call.Post1.DisplayPath;
             // An fd whose name was unlinked reads back as "NAME (deleted)": that is no name of the object,
             // and rollback must not expect anything there (the post-state keeps the object's state).
-            if (IsUnlinkedName(display, call.PostDup))
+            if (call.Deleted || IsUnlinkedName(display, call.PostDup))
             {
                 display = default;
             }

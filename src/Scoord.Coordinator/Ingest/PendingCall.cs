@@ -26,6 +26,9 @@ internal sealed class PendingCall
     /// <summary>The call creates the object of Post1 (its identity is "born" in the epoch at the exit stop).</summary>
     public bool Creates;
 
+    /// <summary>An fd op on a file whose name is gone: its post-state records no path.</summary>
+    public bool Deleted;
+
     /// <summary>A writable shared mmap: what to remember at its exit stop.</summary>
     public bool Mapping;
     public long MapLength;
@@ -64,6 +67,7 @@ internal sealed class PendingCall
         }
 
         Creates = plan.Creates;
+        Deleted = call.Deleted;
         if (plan.Mapping)
         {
             Mapping = true;

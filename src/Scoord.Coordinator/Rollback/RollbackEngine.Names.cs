@@ -552,22 +552,25 @@ public sealed partial class RollbackEngine
 
         if (CommonDirectory() is { } top)
         {
+            // The tree the journal covers, then up to two levels above it (the other name is often in a
+            // sibling tree: `cp -al src dst`, then only dst is touched).
             roots.Add(top);
+            for (int up = 0; up < 2 && Path.GetDirectoryName(roots[^1]) is { } parent; up++)
+            {
+                roots.Add(parent);
+            }
         }
 
         // The directories of its known names first (cheap, and where `ln a b` puts the other name), then
         // the whole tree the journal covers.
         int budget = 200_000;
+        int shallow = roots.Count - (CommonDirectory() is null ? 0 : Math.Min(3, roots.Count));
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var deepSeen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < roots.Count; i++)
         {
-            bool deep = i == roots.Count - 1;
-            if (deep)
-            {
-                seen.Clear();
-            }
-
-            if (Search(roots[i], o.Disk, seen, ref budget, depthLeft: deep ? 64 : 0) is { } found)
+            bool deep = i >= shallow;
+            if (Search(roots[i], o.Disk, deep ? deepSeen : seen, ref budget, depthLeft: deep ? 64 : 0) is { } found)
             {
                 return found;
             }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Scoord.Coordinator.Control;
+using Scoord.Coordinator.Launch;
 using Scoord.Interceptors;
 using Scoord.Interceptors.Seccomp;
 using Scoord.Journal;
@@ -151,24 +152,14 @@ internal sealed unsafe partial class ApplicationGroup(TracerOptions options, Tra
         _appsByPid[pid] = app;
         _runningJoined[pid] = app.Id;
         // Its own stdio decides which of fds 0-2 may be written without a stop (regular files may not).
-        launcher.SendFilter(FilterGenerator.Build(_filterOptions with { StdioFastFds = FastFds(stdio) }));
-        Log.Joined(logger, app.Id, pid, request.Argv[0]);
-        return app;
-    }
-
-    private static int FastFds(int[] stdio)
-    {
-        int mask = 0;
-        for (int i = 0; i < 3 && i < stdio.Length; i++)
+        if (!options.JournalStdio)
         {
-            Interop.Stat st;
-            if (fstat(stdio[i], &st) != 0 || (st.st_mode & S_IFMT) != S_IFREG)
-            {
-                mask |= 1 << i;
-            }
+            Stdio.AddRegularFiles(stdio, options.Policy.Untracked); // the joining caller's files, as the first run's
         }
 
-        return mask;
+        launcher.SendFilter(FilterGenerator.Build(_filterOptions with { StdioFastFds = options.JournalStdio ? Stdio.NonRegularMask(stdio) : 0b111 }));
+        Log.Joined(logger, app.Id, pid, request.Argv[0]);
+        return app;
     }
 
     /// <summary>A process ended: if it was an application's main process, its exit status goes to whoever waits.</summary>

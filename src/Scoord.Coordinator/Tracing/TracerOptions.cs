@@ -11,6 +11,9 @@ internal sealed class TracerOptions
     /// launch (nlink &gt; 1); the journal's ancestors; --only and --exclude.
     /// </summary>
     public required DecodePolicy Policy { get; init; }
+
+    /// <summary>--journal-stdio: the files on fds 0-2 of the run (and of joining programs) are journaled too.</summary>
+    public bool JournalStdio { get; init; }
     /// <summary>The journal's canonical path as text (for the launcher's read-only bind mount).</summary>
     public string JournalPathText { get; init; } = "";
     public Durability Durability { get; init; }

@@ -119,6 +119,10 @@ internal sealed class ModelBuilder
             {
                 FillState(known, it);
             }
+            else if (byId && it.Role == UndoRole.Object && Deleted(e))
+            {
+                // The name it was opened by is gone: nothing to learn about names from it.
+            }
             else
             {
                 Observe(p, Id(it), it);
