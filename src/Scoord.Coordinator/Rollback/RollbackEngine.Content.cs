@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Scoord.Coordinator.Rollback.Model;
+using Scoord.Coordinator.Undo;
 using Scoord.Interceptors;
 using static Scoord.Interceptors.Interop.Libc;
 
@@ -125,6 +126,7 @@ public sealed unsafe partial class RollbackEngine
         var actions = new List<ContentAction>();
         int reader = OpenReader(fd);
         long predicted = sizeNow;
+        long cutTail = -1;
         try
         {
             foreach (Segment s in content.Segments)
@@ -134,7 +136,16 @@ public sealed unsafe partial class RollbackEngine
                     case SegmentKind.Hole:
                         if (!IsHole(fd, s.Start, s.End, sizeNow))
                         {
-                            actions.Add(new ContentAction(ContentOp.Punch, s.Start, s.Length, null, 0));
+                            if (s.End == content.Size && content.Size % UndoCapture.BlockSize != 0)
+                            {
+                                // A hole up to an end that is not block-aligned: punching cannot free the
+                                // last, partial block, cutting the file there and extending it again does.
+                                cutTail = s.Start;
+                            }
+                            else
+                            {
+                                actions.Add(new ContentAction(ContentOp.Punch, s.Start, s.Length, null, 0));
+                            }
                         }
 
                         break;
@@ -167,6 +178,12 @@ public sealed unsafe partial class RollbackEngine
             {
                 close(reader);
             }
+        }
+
+        if (cutTail >= 0)
+        {
+            actions.Add(new ContentAction(ContentOp.Truncate, 0, cutTail, null, 0));
+            predicted = cutTail;
         }
 
         if (predicted != content.Size)

@@ -26,16 +26,39 @@ public sealed partial class RollbackEngine
 
     private List<PathChange> Changes()
     {
-        var changes = new List<PathChange>();
+        // A gone original with a body of its kind at its name (made again, by an editor or a rollback) is
+        // that body, as rollback would reuse it: compared by content, not reported as deleted and created.
+        var targets = new List<(NameSlot Slot, TrackedObject Obj, int Depth)>();
         foreach ((NameSlot slot, TrackedObject? o) in _m.AtCheckpoint)
         {
-            string? then = _m.PathOf(slot, checkpoint: true);
+            if (o is { Original: true })
+            {
+                targets.Add((slot, o, _m.Depth(slot, checkpoint: true)));
+            }
+        }
+
+        targets.Sort((a, b) => a.Depth.CompareTo(b.Depth));
+        foreach ((NameSlot slot, TrackedObject o, _) in targets)
+        {
+            NameSlot live = _live.ToLive(slot);
+            if (!_live.IsLive(_live.Phys(o)) && _live.At(live) is { } body && Discardable(body) && CanReuse(body, o, live))
+            {
+                _live.Incarnate(o, body);
+            }
+        }
+
+        var changes = new List<PathChange>();
+        foreach ((NameSlot ckSlot, TrackedObject? logical) in _m.AtCheckpoint)
+        {
+            string? then = _m.PathOf(ckSlot, checkpoint: true);
+            NameSlot slot = _live.ToLive(ckSlot);
             string? now = _live.PathOf(slot);
             if (then is null)
             {
                 continue;
             }
 
+            TrackedObject? o = logical is null ? null : _live.Phys(logical);
             TrackedObject? occupant = _live.At(slot);
             if (o is null)
             {
@@ -47,14 +70,14 @@ public sealed partial class RollbackEngine
                 continue;
             }
 
-            if (!o.Original)
+            if (!logical!.Original)
             {
                 continue;
             }
 
             if (occupant == o)
             {
-                Compare(changes, now ?? then, o, o);
+                Compare(changes, now ?? then, logical, o);
                 continue;
             }
 
@@ -71,19 +94,19 @@ public sealed partial class RollbackEngine
                 NameSlot? moved = null;
                 foreach (NameSlot n in _live.NamesOf(o))
                 {
-                    if (!o.CheckpointNames.Contains(n))
+                    if (!logical.CheckpointNames.Contains(_live.ToCheckpoint(n)))
                     {
                         moved = n;
                         break;
                     }
                 }
 
-                if (moved is { } m && _live.PathOf(m) is { } to && o.CheckpointNames[0] == slot)
+                if (moved is { } m && _live.PathOf(m) is { } to && logical.CheckpointNames[0] == ckSlot)
                 {
                     changes.Add(new PathChange(ChangeKind.Renamed, then, to, null, string.Empty, o.IsDirectory));
-                    Compare(changes, to, o, o);
+                    Compare(changes, to, logical, o);
                 }
-                else if (moved is null || o.CheckpointNames[0] != slot)
+                else if (moved is null || logical.CheckpointNames[0] != ckSlot)
                 {
                     changes.Add(new PathChange(ChangeKind.Deleted, then, null, null, "hard link", false));
                 }
@@ -104,13 +127,13 @@ public sealed partial class RollbackEngine
                 continue;
             }
 
-            Compare(changes, now, o, occupant);
+            Compare(changes, now, logical, occupant);
         }
 
         // Names below directories made since the checkpoint (their own names were never free at it).
         foreach (NameSlot slot in _live.Slots)
         {
-            if (!_m.AtCheckpoint.ContainsKey(slot) && _live.At(slot) is { } occupant && _live.PathOf(slot) is { } now && !MovedOriginal(occupant))
+            if (!_m.AtCheckpoint.ContainsKey(_live.ToCheckpoint(slot)) && _live.At(slot) is { } occupant && _live.PathOf(slot) is { } now && !MovedOriginal(occupant))
             {
                 changes.Add(Created(now, occupant));
             }
@@ -125,7 +148,7 @@ public sealed partial class RollbackEngine
     }
 
     /// <summary>An original standing at one of its checkpoint names elsewhere, or moved: its own line says it.</summary>
-    private bool MovedOriginal(TrackedObject occupant) => occupant.Original && occupant.CheckpointNames.Count > 0;
+    private bool MovedOriginal(TrackedObject occupant) => _live.Logical(occupant) is { Original: true } o && o.CheckpointNames.Count > 0;
 
     private PathChange Created(string path, TrackedObject occupant)
     {

@@ -56,7 +56,7 @@ public sealed unsafe partial class RollbackEngine
                 continue;
             }
 
-            bool atimeToo = o.TimesSet || _acted.Contains(o.Id) || _acted.Contains(phys.Id) || _recreated.Contains(o.Id) || _outsideChanged.Contains(o.Id);
+            bool atimeToo = _acted.Contains(o.Id) || _acted.Contains(phys.Id) || _recreated.Contains(o.Id) || _outsideChanged.Contains(o.Id);
             if (RestoreMetadata(p, st, o.AtCheckpoint!, atimeToo))
             {
                 _result.MetadataRestored++;

@@ -81,7 +81,6 @@ public sealed partial class RollbackEngine
                 // new one, a directory made again): it plays the original from now on, and gets the
                 // original's content and metadata below.
                 _live.Incarnate(o, occupant);
-                _acted.Add(o.Id);
                 return;
             }
 

@@ -116,6 +116,37 @@ internal sealed class CheckpointModel
         return depth;
     }
 
+    /// <summary>A readable dump of every object (SCOORD_DEBUG_MODEL=1 prints it to stderr; for debugging the model).</summary>
+    public string Dump()
+    {
+        var sb = new System.Text.StringBuilder();
+        foreach (TrackedObject o in _objects)
+        {
+            sb.Append(o).Append(" type ").Append(Convert.ToString(o.Type, 8))
+                .Append(" ckpt [").AppendJoin(", ", o.CheckpointNames.Select(s => PathOf(s, true))).Append(']')
+                .Append(" now [").AppendJoin(", ", o.CurrentNames.Select(s => PathOf(s, false))).Append(']')
+                .Append(" sources [").AppendJoin(", ", o.Sources.Select(s => s.Whole ? $"whole@{s.Seq}" : $"{s.Items[0].Offset}+{s.Items[0].Length}@{s.Seq}")).Append(']');
+            if (o.UnknownNames > 0)
+            {
+                sb.Append(" unknown-names ").Append(o.UnknownNames);
+            }
+
+            if (o.AtCheckpoint is { } a)
+            {
+                sb.Append(" size@ckpt ").Append(a.Size).Append(" from seq ").Append(a.Seq);
+            }
+
+            sb.AppendLine();
+        }
+
+        foreach (ModelAnomaly a in Anomalies)
+        {
+            sb.Append("anomaly ").Append(a.Seq).Append(' ').Append(a.Path).Append(' ').AppendLine(a.What);
+        }
+
+        return sb.ToString();
+    }
+
     /// <summary>Splits an absolute path into its names ("/a/b" -> a, b); false for a relative or empty path.</summary>
     public static bool TrySplit(string? path, out List<string> parts)
     {

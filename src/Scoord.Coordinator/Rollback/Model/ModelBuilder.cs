@@ -40,7 +40,6 @@ internal sealed class ModelBuilder
 {
     private static readonly OpCode[] s_createOps = [OpCode.Mkdir, OpCode.Mkdirat, OpCode.Mknod, OpCode.Mknodat, OpCode.Bind, OpCode.Symlink, OpCode.Symlinkat];
     private static readonly OpCode[] s_openOps = [OpCode.Open, OpCode.Openat, OpCode.Openat2, OpCode.Creat];
-    private static readonly OpCode[] s_timeOps = [OpCode.Utime, OpCode.Utimes, OpCode.Utimensat, OpCode.Futimesat];
 
     private readonly CheckpointModel _m;
     private ulong _seq;
@@ -89,6 +88,11 @@ internal sealed class ModelBuilder
         }
 
         builder.Finish();
+        if (Environment.GetEnvironmentVariable("SCOORD_DEBUG_MODEL") == "1")
+        {
+            Console.Error.Write(model.Dump());
+        }
+
         return model;
     }
 
@@ -150,6 +154,16 @@ internal sealed class ModelBuilder
             }
         }
 
+        // Pre-images are the first capture of their blocks in the epoch even when the op then failed
+        // (later ops do not capture those blocks again): they belong to the history whatever happened.
+        foreach (UndoItem it in op.Items)
+        {
+            if (it.Kind == UndoKind.Blocks && Known(Id(it)) is { } owner)
+            {
+                owner.Sources.Add(new ContentSource(it.Seq, Whole: false, it.Size, [it]));
+            }
+        }
+
         if (outcome is OpOutcome.Failed or OpOutcome.DidNotHappen)
         {
             return;
@@ -204,11 +218,6 @@ internal sealed class ModelBuilder
                 obj ??= byId ? null : At(path);
                 if (obj is not null)
                 {
-                    if (Array.IndexOf(s_timeOps, e.Op) >= 0)
-                    {
-                        obj.TimesSet = true;
-                    }
-
                     if (e.Op == OpCode.Mmap && e.Fd >= 0)
                     {
                         obj.LiveMappings++;
@@ -218,15 +227,6 @@ internal sealed class ModelBuilder
                 }
 
                 break;
-        }
-
-        // 3. Bytes the operation was about to overwrite or drop.
-        foreach (UndoItem it in op.Items)
-        {
-            if (it.Kind == UndoKind.Blocks && Known(Id(it)) is { } owner)
-            {
-                owner.Sources.Add(new ContentSource(it.Seq, Whole: false, it.Size, [it]));
-            }
         }
 
         // 4. What the operation left.

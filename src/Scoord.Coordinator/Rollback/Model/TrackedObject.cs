@@ -71,9 +71,6 @@ internal sealed class TrackedObject
     /// <summary>Its ctime moved without a post-state of it (one of its hard links was made or removed by name).</summary>
     public bool CtimeUnknown { get; set; }
 
-    /// <summary>A journaled operation set its times explicitly (utimensat and friends): atime is part of what rollback restores.</summary>
-    public bool TimesSet { get; set; }
-
     /// <summary>Writable shared mappings made and not yet seen to go.</summary>
     public int LiveMappings { get; set; }
 
