@@ -37,12 +37,13 @@ public sealed record OutsideChange(OutsideKind Kind, int Pick, int Off = 0, int 
 /// </summary>
 public sealed class ExactProgram
 {
-    public ExactProgram(IReadOnlyList<ProgramRun> runs, bool checkpointAfter, int firstPick, int secondPick, KillPlan? kill = null, IReadOnlyList<OutsideChange>? outside = null)
+    public ExactProgram(IReadOnlyList<ProgramRun> runs, bool checkpointAfter, int firstPick, int secondPick, KillPlan? kill = null, IReadOnlyList<OutsideChange>? outside = null, bool fullChecksOnSecond = false)
     {
         Runs = runs;
         CheckpointAfter = checkpointAfter;
         FirstPick = firstPick;
         SecondPick = secondPick;
+        FullChecksOnSecond = fullChecksOnSecond;
         Kill = kill;
         Outside = outside ?? [];
     }
@@ -56,14 +57,20 @@ public sealed class ExactProgram
 
     public int SecondPick { get; }
 
+    /// <summary>
+    /// Which rollback gets the full checks (diff, --dry-run, the repeated rollback) in CI: the second
+    /// when true, else the first. Both always get exit 0, no conflict and the exact listing.
+    /// </summary>
+    public bool FullChecksOnSecond { get; }
+
     public KillPlan? Kill { get; }
 
     public IReadOnlyList<OutsideChange> Outside { get; }
 
     public int StepCount => Runs.Sum(r => r.Steps.Count);
 
-    public ExactProgram With(IReadOnlyList<ProgramRun>? runs = null, bool? checkpointAfter = null, int? firstPick = null, int? secondPick = null, KillPlan? kill = null, bool dropKill = false, IReadOnlyList<OutsideChange>? outside = null) =>
-        new(runs ?? Runs, checkpointAfter ?? CheckpointAfter, firstPick ?? FirstPick, secondPick ?? SecondPick, dropKill ? null : kill ?? Kill, outside ?? Outside);
+    public ExactProgram With(IReadOnlyList<ProgramRun>? runs = null, bool? checkpointAfter = null, int? firstPick = null, int? secondPick = null, KillPlan? kill = null, IReadOnlyList<OutsideChange>? outside = null, bool? fullChecksOnSecond = null) =>
+        new(runs ?? Runs, checkpointAfter ?? CheckpointAfter, firstPick ?? FirstPick, secondPick ?? SecondPick, kill ?? Kill, outside ?? Outside, fullChecksOnSecond ?? FullChecksOnSecond);
 
     public override string ToString() => Describe(null);
 
@@ -103,7 +110,7 @@ public sealed class ExactProgram
             sb.Append("  [outside change] ").AppendLine(c.ToString());
         }
 
-        sb.Append(CultureInfo.InvariantCulture, $"  rollback picks: {FirstPick}, {SecondPick} (modulo the checkpoints eligible)");
+        sb.Append(CultureInfo.InvariantCulture, $"  rollback picks: {FirstPick}, {SecondPick} (modulo the checkpoints eligible); diff, --dry-run and the repeated rollback after the {(FullChecksOnSecond ? "second" : "first")} (after both in the long mode)");
         return sb.ToString();
     }
 

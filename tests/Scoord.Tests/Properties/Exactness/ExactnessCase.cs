@@ -129,6 +129,18 @@ internal sealed partial class ExactnessCase : IDisposable
     }
 
     /// <summary>
+    /// Both rollbacks (<see cref="Targets"/>) with <see cref="RollbackAndVerify"/>; the full checks after
+    /// the one the program picks (<see cref="ExactProgram.FullChecksOnSecond"/>), or after both in the
+    /// long mode (<see cref="ExactnessCheck.AllChecks"/>).
+    /// </summary>
+    public string? RollbackTwiceAndVerify(bool firstBeforeLastRun)
+    {
+        (CaseCheckpoint first, CaseCheckpoint second) = Targets(firstBeforeLastRun);
+        bool all = ExactnessCheck.AllChecks;
+        return RollbackAndVerify(first, all || !_program.FullChecksOnSecond) ?? RollbackAndVerify(second, all || _program.FullChecksOnSecond);
+    }
+
+    /// <summary>
     /// The two checkpoints to roll back to: the first among those taken before the last run when
     /// <paramref name="firstBeforeLastRun"/>, else among all; the second another one (earlier or later).
     /// </summary>
@@ -143,11 +155,12 @@ internal sealed partial class ExactnessCase : IDisposable
     }
 
     /// <summary>
-    /// `scoord rollback CKPT`, then: exit 0, no "conflict" on stderr, the listing equals the one taken at
-    /// the checkpoint, `diff CKPT` prints nothing, `rollback --dry-run CKPT` says 0 changes, and a second
-    /// `rollback CKPT` exits 0 without a conflict, adds no line to `log --json` and changes nothing.
+    /// `scoord rollback CKPT`, then: exit 0, no "conflict" on stderr, and the listing equals the one taken
+    /// at the checkpoint. With <paramref name="full"/> also: `diff CKPT` prints nothing, `rollback
+    /// --dry-run CKPT` says 0 changes, and a second `rollback CKPT` exits 0 without a conflict, adds no
+    /// line to `log --json` and changes nothing.
     /// </summary>
-    public string? RollbackAndVerify(CaseCheckpoint target)
+    public string? RollbackAndVerify(CaseCheckpoint target, bool full)
     {
         string id = target.Id.ToString(CultureInfo.InvariantCulture);
         TreeSnapshot expected = TreeSnapshot.Load(target.ListingPrefix + ".json");
@@ -156,6 +169,12 @@ internal sealed partial class ExactnessCase : IDisposable
         {
             return $"`scoord rollback {id}` (to {target}) must exit 0 with no conflict: exit {rollback.ExitCode}{Conflicts(rollback)}\n" +
                 ListingDiff(expected, List("after-failed-rollback"), target);
+        }
+
+        if (!full)
+        {
+            string exact = TreeSnapshot.Diff(expected, List("after-rollback"), $"checkpoint {id}", "after rollback");
+            return exact.Length == 0 ? null : $"the tree after `scoord rollback {id}` differs from the listing taken at {target}:\n{exact}";
         }
 
         // Read-only commands, in parallel: the tree, diff, dry run and the journal's length.

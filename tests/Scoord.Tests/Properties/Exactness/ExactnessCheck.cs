@@ -21,6 +21,15 @@ internal static class ExactnessCheck
     public static int Cases(int ciDefault) =>
         int.TryParse(Environment.GetEnvironmentVariable("SCOORD_PROPERTY_CASES"), NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : ciDefault;
 
+    /// <summary>
+    /// The long mode (SCOORD_PROPERTY_CASES ≥ 1000, or SCOORD_PROPERTY_ALL_CHECKS=1) runs every check
+    /// after each of the two rollbacks of a case; CI runs the full set (diff, --dry-run, the repeated
+    /// rollback) after one of them, picked by the generator, to stay within its time budget (each check
+    /// is a scoord process of ~0.5 s on the 2-core CI machine).
+    /// </summary>
+    public static bool AllChecks =>
+        Environment.GetEnvironmentVariable("SCOORD_PROPERTY_ALL_CHECKS") == "1" || Cases(0) >= 1000;
+
     private static TimeSpan ShrinkBudget =>
         TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("SCOORD_SHRINK_SECONDS"), NumberStyles.None, CultureInfo.InvariantCulture, out int s) ? s : 300);
 
@@ -28,27 +37,36 @@ internal static class ExactnessCheck
     /// Checks <paramref name="evaluate"/> (null = the case held, else the report) on <paramref name="cases"/>
     /// programs; prints a summary line (cases, time, <paramref name="summary"/>) to <paramref name="output"/>.
     /// </summary>
-    public static void Run(string name, Arbitrary<ExactProgram> programs, int cases, Func<ExactProgram, string?> evaluate, ITestOutputHelper output, Func<string>? summary = null)
+    /// <param name="parallel">
+    /// Cases evaluated at once (FsCheck's parallel run; each case is its own set of processes, trees and
+    /// journal). SCOORD_PROPERTY_PARALLEL overrides it; shrinking is sequential either way.
+    /// </param>
+    public static void Run(string name, Arbitrary<ExactProgram> programs, int cases, Func<ExactProgram, string?> evaluate, ITestOutputHelper output, Func<string>? summary = null, int parallel = 1)
     {
         string? smallestFailure = null;
         int evaluations = 0, shrinkEvaluations = 0;
         Stopwatch? shrinking = null;
         var total = Stopwatch.StartNew();
         TimeSpan budget = ShrinkBudget;
+        var gate = new object();
         Property property = Prop.ForAll(programs, (ExactProgram program) =>
         {
-            if (shrinking is not null)
+            lock (gate)
             {
-                // FsCheck stops shrinking when no candidate fails: past the budget, every candidate "holds".
-                if (shrinking.Elapsed > budget)
+                if (shrinking is not null)
                 {
-                    return;
+                    // FsCheck stops shrinking when no candidate fails: past the budget, every candidate "holds".
+                    if (shrinking.Elapsed > budget)
+                    {
+                        return;
+                    }
+
+                    shrinkEvaluations++;
                 }
 
-                shrinkEvaluations++;
+                evaluations++;
             }
 
-            evaluations++;
             string? failure;
             try
             {
@@ -61,15 +79,30 @@ internal static class ExactnessCheck
 
             if (failure is not null)
             {
-                smallestFailure = failure;
-                shrinking ??= Stopwatch.StartNew();
+                lock (gate)
+                {
+                    smallestFailure = failure;
+                    shrinking ??= Stopwatch.StartNew();
+                }
+
                 throw new ExactnessFailedException(failure);
             }
         });
 
+        if (int.TryParse(Environment.GetEnvironmentVariable("SCOORD_PROPERTY_PARALLEL"), NumberStyles.None, CultureInfo.InvariantCulture, out int p) && p > 0)
+        {
+            parallel = p;
+        }
+
+        Config config = WithReplay(Config.QuickThrowOnFailure.WithMaxTest(cases).WithQuietOnSuccess(true));
+        if (parallel > 1)
+        {
+            config = config.WithParallelRunConfig(new ParallelRunConfig(parallel));
+        }
+
         try
         {
-            Check.One(WithReplay(Config.QuickThrowOnFailure.WithMaxTest(cases).WithQuietOnSuccess(true)), property);
+            Check.One(config, property);
         }
         catch (Exception e)
         {

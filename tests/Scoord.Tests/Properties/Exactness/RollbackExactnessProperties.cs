@@ -19,7 +19,7 @@ public sealed class RollbackExactnessProperties(ITestOutputHelper output)
     public void RollbackToACheckpointThenToAnother_GivesEachListingExactly_WithoutConflicts_AndAgainChangesNothing()
     {
         RollbackProperties.RequireUserXattrs();
-        ExactnessCheck.Run("rollback exactness", ExactProgramArb.Programs(new ProgramShape(50, 400)), ExactnessCheck.Cases(200), p => Evaluate(p), output);
+        ExactnessCheck.Run("rollback exactness", ExactProgramArb.Programs(new ProgramShape(50, 400)), ExactnessCheck.Cases(200), p => Evaluate(p), output, parallel: 2);
     }
 
     /// <summary>One case: null when every check held, else the report.</summary>
@@ -30,8 +30,7 @@ public sealed class RollbackExactnessProperties(ITestOutputHelper output)
         if (failure is null)
         {
             inspect?.Invoke(c);
-            (CaseCheckpoint first, CaseCheckpoint second) = c.Targets(firstBeforeLastRun: false);
-            failure = c.RollbackAndVerify(first) ?? c.RollbackAndVerify(second);
+            failure = c.RollbackTwiceAndVerify(firstBeforeLastRun: false);
         }
 
         return failure is null ? null : c.Report(failure);
@@ -93,8 +92,7 @@ public sealed class KilledCoordinatorProperties(ITestOutputHelper output)
             {
                 cases++;
                 killed += c.Killed ? 1 : 0;
-                (CaseCheckpoint first, CaseCheckpoint second) = c.Targets(firstBeforeLastRun: true);
-                failure = c.RollbackAndVerify(first) ?? c.RollbackAndVerify(second);
+                failure = c.RollbackTwiceAndVerify(firstBeforeLastRun: true);
             }
 
             return failure is null ? null : c.Report(failure);
