@@ -52,7 +52,7 @@ public sealed class ForceRollbackProperties(ITestOutputHelper output)
     {
         RollbackProperties.RequireUserXattrs();
         int cases = 0, withChanges = 0;
-        ExactnessCheck.Run("rollback --force", ExactProgramArb.Programs(new ProgramShape(50, 300, Outside: true)), ExactnessCheck.Cases(40), p =>
+        ExactnessCheck.Run("rollback --force", ExactProgramArb.Programs(new ProgramShape(50, 300, Outside: true)), ExactnessCheck.Cases(20), p =>
         {
             using var c = new ExactnessCase(p);
             string? failure = c.Setup() ?? c.RunAll();
@@ -84,7 +84,7 @@ public sealed class KilledCoordinatorProperties(ITestOutputHelper output)
     {
         RollbackProperties.RequireUserXattrs();
         int cases = 0, killed = 0;
-        ExactnessCheck.Run("rollback after kill -9 of the coordinator", ExactProgramArb.Programs(new ProgramShape(50, 400, Kill: true)), ExactnessCheck.Cases(40), p =>
+        ExactnessCheck.Run("rollback after kill -9 of the coordinator", ExactProgramArb.Programs(new ProgramShape(50, 400, Kill: true)), ExactnessCheck.Cases(20), p =>
         {
             using var c = new ExactnessCase(p);
             string? failure = c.Setup() ?? c.RunAll();
@@ -117,7 +117,7 @@ public sealed class InodeReuseProperties(ITestOutputHelper output)
         string? unavailable = Support.Ext4LoopMount.Unavailable();
         Assert.True(unavailable is null, unavailable);
         int cases = 0, withReuse = 0, created = 0, reused = 0;
-        ExactnessCheck.Run("rollback exactness on ext4 (inode reuse)", ExactProgramArb.Programs(new ProgramShape(50, 400)), ExactnessCheck.Cases(40),
+        ExactnessCheck.Run("rollback exactness on ext4 (inode reuse)", ExactProgramArb.Programs(new ProgramShape(50, 400)), ExactnessCheck.Cases(20),
             p => RollbackExactnessProperties.Evaluate(p, onExt4: true, c =>
             {
                 (int n, int r) = c.InodeReuse();
