@@ -347,8 +347,8 @@ for i in range(1000000):
         Ok(_t.Run("rm", "a"));
 
         CliResult diff = _t.Cli.Run("diff", "c");
-        Assert.True(diff.ExitCode == 0, diff.ToString());
-        Assert.Contains("D " + _t.Path("a"), diff.StdoutLines);
+        Assert.True(diff.ExitCode == 0 && diff.StdoutLines.Contains("D " + _t.Path("a")),
+            $"`diff c` must show the removed name: a line `D {_t.Path("a")}`:\n{diff}");
 
         AssertExitZeroWithoutConflicts(_t.Cli.Run("rollback", "c"), "rollback c");
         Assert.Equal("data\n", File.ReadAllText(_t.Path("a")));
@@ -415,12 +415,14 @@ for i in range(1000000):
             lines.ForEach(l => l.Dispose());
         }
 
-        // The table: the write's line names the path it had (no " (deleted)" glued to it: `--path` finds it) and says deleted.
+        // The table: the write's row names the path it had (its path is PATH, not "PATH (deleted)": `--path
+        // PATH` matches the whole path, so it finds the row) and says that the file was deleted.
         CliResult table = _t.Cli.Run("log", "--op", "write", "--path", path);
         Assert.True(table.ExitCode == 0, table.ToString());
-        string row = Assert.Single(table.StdoutLines, l => WriteRow().IsMatch(l));
-        Assert.Contains(path, row, StringComparison.Ordinal);
-        Assert.Contains("deleted", row[(row.IndexOf(path, StringComparison.Ordinal) + path.Length)..], StringComparison.Ordinal);
+        string[] rows = [.. table.StdoutLines.Where(l => WriteRow().IsMatch(l))];
+        Assert.True(rows.Length == 1, $"`scoord log --op write --path {path}` must show the write to the unlinked file under the path it had:\n{table}");
+        Assert.Contains(path, rows[0], StringComparison.Ordinal);
+        Assert.Contains("deleted", rows[0], StringComparison.Ordinal);
     }
 
     // ---- helpers --------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ namespace Scoord.Tests.Properties.Exactness;
 /// <summary>
 /// Turns generated <see cref="OutsideChange"/>s into concrete changes, made only where `rollback --force
 /// CKPT` can be asked to restore the checkpoint's state exactly: on objects the journal itself touched
-/// after the checkpoint (the rollback keeps a whole copy of a file of ≤ 64 KiB at its first touch after
+/// after the checkpoint (the rollback keeps a whole copy of a file of ≤ 64 KiB at its first change after
 /// a checkpoint, and the metadata of every object it touches). An object untouched since the checkpoint
 /// is the rollback's business only through its parent's renames, and a change to it outside the journal
 /// is not something any rollback can see, so it is never changed here.
@@ -15,8 +15,12 @@ namespace Scoord.Tests.Properties.Exactness;
 /// touched when its inode is new since the checkpoint, or when any compared field (type, mode, owner,
 /// size, content, extents, mtime, xattrs, link count, a directory's entries) differs from the
 /// checkpoint's listing of that inode. Only journaled programs ran in between, so such a difference was
-/// journaled. (A touch that changed nothing visible, such as a rename, is missed: that only makes the
-/// choice more careful.)
+/// journaled. Changes of content (overwrite, append, truncate) and deletions of files are made only to
+/// files whose content the journal changed (size, sha256 or extents differ, or a new file), so that the
+/// rollback holds their checkpoint content; metadata changes to any touched object; a file is created
+/// only at a name that held something at the checkpoint, in a touched directory that is still the same
+/// inode. (A touch that changed nothing visible, such as a rename, is missed: that only makes the choice
+/// more careful.)
 /// </para>
 /// </summary>
 internal static class OutsideChanges
@@ -31,7 +35,9 @@ internal static class OutsideChanges
             pathByInodeAtCheckpoint.TryAdd(ino, path);
         }
 
-        bool Touched(string p)
+        // Touched: a new object, or one whose fields (any of them, or only its content) differ from the
+        // checkpoint's listing of the same inode.
+        bool Differs(string p, Func<string, bool> field)
         {
             if (!inodesNow.TryGetValue(p, out long ino) || !now.Entries.TryGetValue(p, out SortedDictionary<string, string>? fields))
             {
@@ -43,18 +49,21 @@ internal static class OutsideChanges
                 return true;
             }
 
-            return fields.Keys.Union(old.Keys).Any(k => k != "hardlinks" && fields.GetValueOrDefault(k) != old.GetValueOrDefault(k));
+            return fields.Keys.Union(old.Keys).Any(k => field(k) && fields.GetValueOrDefault(k) != old.GetValueOrDefault(k));
         }
+
+        bool Touched(string p) => Differs(p, k => k != "hardlinks");
+        bool ContentTouched(string p) => Differs(p, k => k is "size" or "sha256" or "data_extents" or "type");
 
         string TypeNow(string p) => now.Entries.TryGetValue(p, out SortedDictionary<string, string>? f) ? f["type"].Trim('"') : "";
 
         static string Parent(string p) => p.Contains('/', StringComparison.Ordinal) ? p[..p.LastIndexOf('/')] : ".";
 
         List<string> paths = [.. now.Entries.Keys];
-        List<string> files = [.. paths.Where(p => TypeNow(p) == "file" && Touched(p))];
+        List<string> files = [.. paths.Where(p => TypeNow(p) == "file" && ContentTouched(p))];
         List<string> filesAndDirs = [.. paths.Where(p => TypeNow(p) is "file" or "dir" && Touched(p))];
         List<string> anyTouched = [.. paths.Where(Touched)];
-        List<string> deletable = [.. paths.Where(p => TypeNow(p) is "file" or "symlink" && Touched(p) && Touched(Parent(p)))];
+        List<string> deletable = [.. paths.Where(p => (TypeNow(p) == "file" ? ContentTouched(p) : TypeNow(p) == "symlink" && Touched(p)) && Touched(Parent(p)))];
         List<string> creatable = [.. atCheckpoint.Entries.Keys.Where(p =>
             p != "." && !now.Entries.ContainsKey(p) && TypeNow(Parent(p)) == "dir" && Touched(Parent(p))
             && inodesNow.GetValueOrDefault(Parent(p), -1) == inodesAtCheckpoint.GetValueOrDefault(Parent(p), -2))];
