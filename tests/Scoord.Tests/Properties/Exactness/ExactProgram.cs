@@ -9,26 +9,6 @@ public sealed record ProgramRun(bool CheckpointBefore, IReadOnlyList<FsStep> Ste
 /// <summary>The coordinator of the last run is SIGKILLed <see cref="DelayMs"/> ms after the driver reports step <see cref="AfterStep"/> done.</summary>
 public sealed record KillPlan(int AfterStep, int DelayMs);
 
-/// <summary>A change made outside scoord (plain python3, not traced) before `rollback --force`.</summary>
-public enum OutsideKind
-{
-    Overwrite,
-    Append,
-    Truncate,
-    Create,
-    Delete,
-    Chmod,
-    Utime,
-    SetXattr,
-    RemoveXattr,
-}
-
-/// <summary>
-/// One outside change: <see cref="Pick"/> chooses, among the paths where the change is fair (see
-/// <see cref="OutsideChanges"/>), the one to change; the other fields are its operands.
-/// </summary>
-public sealed record OutsideChange(OutsideKind Kind, int Pick, int Off = 0, int Len = 1, int Seed = 1);
-
 /// <summary>
 /// A generated program: 1-4 runs of the driver (2-4 as generated; shrinking may merge them), the
 /// checkpoints between and after them (inside ones are <see cref="StepKind.Checkpoint"/> steps), two
