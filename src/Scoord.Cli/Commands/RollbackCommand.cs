@@ -77,7 +77,8 @@ internal sealed class RollbackCommand
                 $"rolled back to checkpoint {r.Checkpoint.Id} ({name}): {r.Removed} removed, {r.Recreated} recreated, {r.Renamed} renamed, {r.ContentRestored} content restored, {r.MetadataRestored} metadata restored, {r.Actions} actions journaled"));
             if (r.BeforeRollback is { } before)
             {
-                context.Stdout.WriteLine(string.Create(ci, $"the state before this rollback is checkpoint {before.Id} ({before.Name}): `scoord rollback {before.Id}` undoes it"));
+                context.Stdout.WriteLine(string.Create(ci, $"the state before this rollback is checkpoint {before.Id} ({before.Name})"));
+                context.Stdout.WriteLine(string.Create(ci, $"undo this rollback with: scoord rollback {before.Id}"));
             }
             if (r.ConflictsLeftAlone > 0)
             {

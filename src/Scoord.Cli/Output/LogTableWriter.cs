@@ -58,7 +58,7 @@ internal sealed class LogTableWriter : IEntryWriter
 
             if ((e.IntentFlags & IntentFlags.Deleted) != 0)
             {
-                b.Append("  [name removed]"); // written through an fd whose name was unlinked
+                b.Append("  [deleted]"); // written through an fd whose name was unlinked: the path is the name it had
             }
 
             if ((e.IntentFlags & IntentFlags.Rollback) != 0)

@@ -58,7 +58,13 @@ public sealed unsafe partial class RollbackEngine
                 string why = sameBody
                     ? "it was changed outside the journal, and the journal holds no copy of"
                     : "the journal holds no copy of";
-                Error(string.Create(CultureInfo.InvariantCulture, $"cannot restore the content of {path} exactly: {why} {content.UnchangedBytes} of its {state.Size} bytes at the checkpoint (outside the journal's records)"));
+                // One line for the file: this error replaces its conflict line.
+                if (_conflictLine.TryGetValue(o.Id, out int line) || _conflictLine.TryGetValue(phys.Id, out line))
+                {
+                    _result.Conflicts[line] = string.Empty;
+                }
+
+                Error(string.Create(CultureInfo.InvariantCulture, $"cannot restore the content of {path} exactly: {why} {content.UnchangedBytes} of its {state.Size} bytes at the checkpoint"));
             }
 
             RestoreFile(path, phys, content);

@@ -105,8 +105,13 @@ public sealed partial class RollbackEngine
         }
     }
 
-    private void Conflict(string message)
+    private void Conflict(string message, TrackedObject? about = null)
     {
+        if (about is not null)
+        {
+            _conflictLine[about.Id] = _result.Conflicts.Count;
+        }
+
         _result.Conflicts.Add("conflict: " + message + (_force ? " (restored: --force)" : " (left alone)"));
         if (!_force)
         {
@@ -117,7 +122,7 @@ public sealed partial class RollbackEngine
     /// <summary>The name holds something else than the journal says (or nothing, or something where it says nothing).</summary>
     private void NameConflict(NameSlot slot, TrackedObject? expected, FileId found, in Interop.Stat st, string message)
     {
-        Conflict(message);
+        Conflict(message, expected);
         if (!_force)
         {
             _frozenSlots.Add(slot);
@@ -171,7 +176,7 @@ public sealed partial class RollbackEngine
     /// <summary>The object is where the journal says, but its state is not the one the journal left.</summary>
     private void StateConflict(TrackedObject o, string message)
     {
-        Conflict(message);
+        Conflict(message, o);
         if (_force)
         {
             _outsideChanged.Add(o.Id);

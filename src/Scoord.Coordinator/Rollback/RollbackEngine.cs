@@ -41,6 +41,7 @@ public sealed partial class RollbackEngine
     private readonly HashSet<int> _recreated = new();
     private readonly Dictionary<int, string> _diskPath = new();
     private readonly Dictionary<NameSlot, string> _asideFrom = new();
+    private readonly Dictionary<int, int> _conflictLine = new();
     private readonly int _pid = Environment.ProcessId;
     private JournalWriter? _writer;
     private UndoCapture? _capture;
@@ -140,6 +141,7 @@ public sealed partial class RollbackEngine
         RemoveLeftovers();
         RestoreContent();
         RestoreMetadata();
+        _result.Conflicts.RemoveAll(string.IsNullOrEmpty); // lines an error about the same object replaced
         if (_markerSeq != 0)
         {
             _writer!.AppendCompletion(_markerSeq, new OpCompletion

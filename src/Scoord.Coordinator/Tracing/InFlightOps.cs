@@ -1,4 +1,5 @@
 using Scoord.Interceptors.Decoding;
+using Scoord.Interceptors.Syscalls;
 
 namespace Scoord.Coordinator.Tracing;
 
@@ -18,11 +19,19 @@ internal sealed class InFlightOps
     private const ulong AllocatingKey = ulong.MaxValue;
     private const ulong FreeingKey = ulong.MaxValue - 1;
 
-    // The candidate: the identities of the call being admitted (copied from its decode, plus its allocation mark).
-    private readonly (ulong Dev, ulong Ino)[] _ids = new (ulong, ulong)[MaxIds];
+    // Pseudo identities (device 0) for "an op that can make a path appear is in flight" (rename, mkdir,
+    // symlink: a directory on some path) and "an op whose path did not resolve at its decode is" (see
+    // NotePathRace).
+    private static readonly (ulong, ulong) s_pathMakerKey = (0, ulong.MaxValue - 2);
+    private static readonly (ulong, ulong) s_unresolvedKey = (0, ulong.MaxValue - 3);
+
+    // The candidate: the identities of the call being admitted (copied from its decode, plus its marks),
+    // and the keys it is checked against besides its identities.
+    private readonly (ulong Dev, ulong Ino)[] _ids = new (ulong, ulong)[MaxIds + 3];
+    private readonly bool[] _markOnly = new bool[MaxIds + 3];
+    private readonly (ulong Dev, ulong Ino)[] _checks = new (ulong, ulong)[3];
+    private int _checkCount;
     private int _idCount;
-    private (ulong Dev, ulong Ino) _allocCheck;
-    private int _allocMarkIndex = -1;
     private (ulong Dev, ulong Ino) _conflictKey;
 
     private readonly Dictionary<(ulong Dev, ulong Ino), int> _inFlight = new();
@@ -39,24 +48,68 @@ internal sealed class InFlightOps
     public bool Conflicts(in DecodedCall call)
     {
         _idCount = 0;
+        _checkCount = 0;
         for (int i = 0; i < call.IdentityCount; i++)
         {
+            _markOnly[_idCount] = false;
             _ids[_idCount++] = call.Identities[i];
         }
 
         NoteInodeAllocation(call);
+        NotePathRace(call);
         for (int i = 0; i < _idCount; i++)
         {
-            if (i != _allocMarkIndex && _inFlight.ContainsKey(_ids[i]))
+            if (!_markOnly[i] && _inFlight.ContainsKey(_ids[i]))
             {
                 _conflictKey = _ids[i];
                 return true;
             }
         }
 
-        _conflictKey = _allocCheck;
-        return _allocMarkIndex >= 0 && _inFlight.ContainsKey(_allocCheck);
+        for (int i = 0; i < _checkCount; i++)
+        {
+            if (_inFlight.ContainsKey(_checks[i]))
+            {
+                _conflictKey = _checks[i];
+                return true;
+            }
+        }
+
+        return false;
     }
+
+    private void AddMark((ulong, ulong) mark, (ulong, ulong) check)
+    {
+        _markOnly[_idCount] = true;
+        _ids[_idCount++] = mark;
+        _checks[_checkCount++] = check;
+    }
+
+    /// <summary>
+    /// A path is resolved by the decoder before the kernel resolves it again. When a directory on it did
+    /// not exist at the decode, the op looks like a harmless failure with no directory to order it by;
+    /// but a rename (or mkdir, or symlink) in flight can make that path appear before the op runs, and the
+    /// op then succeeds without its undo data (seen: `mv d d2; mv d2 d` racing `rm -f d/x`). So an op
+    /// whose path did not resolve and an op that can make paths appear are never in flight together.
+    /// </summary>
+    private void NotePathRace(in DecodedCall call)
+    {
+        bool maker = call.Op is OpCode.Rename or OpCode.Renameat or OpCode.Renameat2
+            or OpCode.Mkdir or OpCode.Mkdirat or OpCode.Symlink or OpCode.Symlinkat;
+        bool unresolved = call.DupFd < 0
+            && ((!call.Path.StatPath.IsEmpty && call.Path.Parent == default) || (!call.Path2.StatPath.IsEmpty && call.Path2.Parent == default && !IsSymlinkTarget(call)));
+        if (maker)
+        {
+            AddMark(s_pathMakerKey, s_unresolvedKey);
+        }
+
+        if (unresolved)
+        {
+            AddMark(s_unresolvedKey, s_pathMakerKey);
+        }
+    }
+
+    private static bool IsSymlinkTarget(in DecodedCall call) => call.Op is OpCode.Symlink or OpCode.Symlinkat;
 
     /// <summary>
     /// Inode numbers are reused: a creation may get the number that a concurrent unlink, rmdir or
@@ -67,17 +120,13 @@ internal sealed class InFlightOps
     /// </summary>
     private void NoteInodeAllocation(in DecodedCall call)
     {
-        _allocMarkIndex = -1;
-        _allocCheck = default;
         (ulong dev, ulong ino) = call.Path.Parent;
-        if ((!call.AllocatesInode && !call.FreesInode) || (dev == 0 && ino == 0) || _idCount >= MaxIds)
+        if ((!call.AllocatesInode && !call.FreesInode) || (dev == 0 && ino == 0))
         {
             return;
         }
 
-        _allocCheck = (dev, call.AllocatesInode ? FreeingKey : AllocatingKey);
-        _allocMarkIndex = _idCount;
-        _ids[_idCount++] = (dev, call.AllocatesInode ? AllocatingKey : FreeingKey);
+        AddMark((dev, call.AllocatesInode ? AllocatingKey : FreeingKey), (dev, call.AllocatesInode ? FreeingKey : AllocatingKey));
     }
 
     /// <summary>The candidate is admitted: its identities are in flight until <see cref="Release"/>.</summary>

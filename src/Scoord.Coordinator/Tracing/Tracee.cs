@@ -29,7 +29,7 @@ internal sealed class Tracee
     public int HeldRequest;
     public int HeldSignal;
     /// <summary>Identities (dev, ino) its journaled op in flight touches (see <see cref="InFlightOps"/>).</summary>
-    public readonly (ulong Dev, ulong Ino)[] InFlightIds = new (ulong, ulong)[8];
+    public readonly (ulong Dev, ulong Ino)[] InFlightIds = new (ulong, ulong)[Interceptors.Decoding.DecodedCall.MaxIdentities + 3];
     public int InFlightCount;
     /// <summary>Held in its seccomp stop until a conflicting op in flight completes.</summary>
     public bool Parked;
