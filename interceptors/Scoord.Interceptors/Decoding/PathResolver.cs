@@ -57,6 +57,17 @@ internal static unsafe class PathResolver
             return Verdict.Journal;
         }
 
+        if (!rel.StartsWith("/proc/"u8) && HasDirectoryPart(rel))
+        {
+            // A directory on the way may be a symlink (or ".." may follow one): the kernel walks it, so the
+            // journal names the directory the kernel reaches, not the text the app wrote.
+            int canonical = CanonicalParent(ctx, sb, statLen, dest, destLen);
+            if (canonical > 0)
+            {
+                destLen = canonical;
+            }
+        }
+
         result.Display = dest.AsSpan(0, destLen);
         if (policy.IsInJournal(result.Display))
         {
@@ -255,6 +266,85 @@ internal static unsafe class PathResolver
             sb.AsSpan(slash, tail).CopyTo(dest.AsSpan(n));
             return n + tail;
         }
+    }
+
+    /// <summary>True when <paramref name="rel"/> names its object through at least one directory ("a/b", "/x").</summary>
+    private static bool HasDirectoryPart(ReadOnlySpan<byte> rel)
+    {
+        int end = rel.Length;
+        while (end > 1 && rel[end - 1] == (byte)'/')
+        {
+            end--;
+        }
+
+        return rel[..end].IndexOf((byte)'/') >= 0;
+    }
+
+    /// <summary>
+    /// Rewrites the display path (<paramref name="dest"/>) as the kernel's name of its parent directory
+    /// (opened through the stat path, so every symlink on the way is followed as the kernel will) plus the
+    /// last name; a last name "." or ".." names the directory itself. Returns the new length, or 0 when
+    /// the parent does not exist (the lexical path stays: the call will fail, or create nothing there).
+    /// </summary>
+    private static int CanonicalParent(DecodeContext ctx, byte[] sb, int statLen, byte[] dest, int destLen)
+    {
+        int slash = sb.AsSpan(0, statLen).LastIndexOf((byte)'/');
+        if (slash <= 0)
+        {
+            return 0;
+        }
+
+        ReadOnlySpan<byte> last = sb.AsSpan(slash + 1, statLen - slash - 1);
+        bool self = last.SequenceEqual("."u8) || last.SequenceEqual(".."u8);
+        int cut = self ? statLen : slash;
+        byte saved = sb[cut];
+        sb[cut] = 0;
+        int fd;
+        fixed (byte* sp = sb)
+        {
+            fd = open(sp, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+        }
+
+        sb[cut] = saved;
+        if (fd < 0)
+        {
+            return 0;
+        }
+
+        int n = ProcPath.FormatFd(ctx.Proc, Environment.ProcessId, fd);
+        int len = ProcPath.ReadLink(ctx.Proc.AsSpan(0, n + 1), ctx.Base);
+        close(fd);
+        if (len <= 0 || ctx.Base[0] != (byte)'/' || ctx.Base.AsSpan(0, len).EndsWith(" (deleted)"u8))
+        {
+            return 0;
+        }
+
+        if (self)
+        {
+            if (len > dest.Length)
+            {
+                return 0;
+            }
+
+            ctx.Base.AsSpan(0, len).CopyTo(dest);
+            return len;
+        }
+
+        int lastSlash = dest.AsSpan(0, destLen).LastIndexOf((byte)'/');
+        ReadOnlySpan<byte> name = dest.AsSpan(lastSlash + 1, destLen - lastSlash - 1);
+        int total = (len == 1 ? 0 : len) + 1 + name.Length;
+        if (total > dest.Length || name.IsEmpty)
+        {
+            return 0;
+        }
+
+        Span<byte> tmp = stackalloc byte[name.Length];
+        name.CopyTo(tmp);
+        ctx.Base.AsSpan(0, len == 1 ? 0 : len).CopyTo(dest);
+        int at = len == 1 ? 0 : len;
+        dest[at] = (byte)'/';
+        tmp.CopyTo(dest.AsSpan(at + 1));
+        return total;
     }
 
     /// <summary>

@@ -17,6 +17,20 @@ public sealed class JournalCheckReport
 
     public long UndoItems { get; internal set; }
 
+    public long ProcessEvents { get; internal set; }
+
+    /// <summary>Rows of the per-process index ("procs"): one per process event.</summary>
+    public long ProcessIndexRows { get; internal set; }
+
+    /// <summary>Checkpoint events in "ops" (each checkpoint is a row of "checkpoints" and an event of "ops").</summary>
+    public long CheckpointEvents { get; internal set; }
+
+    /// <summary>Format, journal identity and run records ("meta").</summary>
+    public long MetaRecords { get; internal set; }
+
+    /// <summary>Records in none of the counts above (each is also a damage line).</summary>
+    public long Unaccounted => Records - Intents - Completions - ProcessEvents - ProcessIndexRows - CheckpointEvents - Checkpoints - UndoItems - MetaRecords;
+
     public ulong LastSeq { get; internal set; }
 
     public bool IsClean => Damage.Count == 0;

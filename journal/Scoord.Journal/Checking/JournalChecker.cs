@@ -76,6 +76,7 @@ public sealed class JournalChecker
             byte[]? format = _store.Db.Get(JournalLayout.FormatKey.ToArray(), meta, _store.ReadOptions);
             byte[]? journal = _store.Db.Get(JournalLayout.JournalKey.ToArray(), meta, _store.ReadOptions);
             _report.Records += (format is null ? 0 : 1) + (journal is null ? 0 : 1);
+            _report.MetaRecords += (format is null ? 0 : 1) + (journal is null ? 0 : 1);
             if (format is null)
             {
                 Damage(family, "key format", "missing");
@@ -100,6 +101,7 @@ public sealed class JournalChecker
 
             IReadOnlyList<RunRecord> runs = _store.ReadRunRecords();
             _report.Records += runs.Count;
+            _report.MetaRecords += runs.Count;
         }
         catch (JournalException e)
         {
@@ -162,6 +164,7 @@ public sealed class JournalChecker
 
             _ops[seq] = OpKind.Checkpoint;
             _checkpointOps[seq] = c;
+            _report.CheckpointEvents++;
             return;
         }
 
@@ -180,6 +183,7 @@ public sealed class JournalChecker
             case RecordType.Process:
                 _ops[seq] = OpKind.Process;
                 _processPids[seq] = r.Process.Pid;
+                _report.ProcessEvents++;
                 break;
             default:
                 Damage(family, where, $"a {r.Type} record does not belong in {family}");
@@ -217,6 +221,7 @@ public sealed class JournalChecker
 
     private void CheckProcsRow(byte[] key, byte[] value)
     {
+        _report.ProcessIndexRows++;
         const string family = JournalLayout.ProcsFamily;
         if (key.Length != JournalLayout.ProcsKeySize || value.Length != JournalLayout.SeqKeySize)
         {

@@ -30,15 +30,22 @@ internal sealed class FsckCommand
         }
 
         CultureInfo c = CultureInfo.InvariantCulture;
+        // The counts add up to the total; records in none of them (undecodable ones) are counted as such.
+        string unaccounted = r.Unaccounted > 0 ? string.Format(c, ", {0} undecodable", r.Unaccounted) : string.Empty;
         context.Stdout.WriteLine(string.Format(
             c,
-            "journal {0}: {1} records ({2} intents, {3} completions, {4} undo items, {5} checkpoints), last seq {6}: {7}",
+            "journal {0}: {1} records ({2} intents, {3} completions, {4} undo items, {5} process events, {6} process index rows, {7} checkpoints, {8} checkpoint events, {9} meta records{10}), last seq {11}: {12}",
             r.Directory,
             r.Records,
             r.Intents,
             r.Completions,
             r.UndoItems,
+            r.ProcessEvents,
+            r.ProcessIndexRows,
             r.Checkpoints,
+            r.CheckpointEvents,
+            r.MetaRecords,
+            unaccounted,
             r.LastSeq,
             r.IsClean ? "clean" : r.Damage.Count.ToString(c) + " damaged"));
         return r.IsClean ? ExitCodes.Success : ExitCodes.Failure;

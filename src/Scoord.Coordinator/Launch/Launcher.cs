@@ -41,6 +41,11 @@ internal sealed unsafe class Launcher : IDisposable
         if (program.Contains('/', StringComparison.Ordinal))
         {
             string full = Path.GetFullPath(program);
+            if (Directory.Exists(full))
+            {
+                throw new ScoordException($"cannot run {program}: it is a directory");
+            }
+
             if (!File.Exists(full))
             {
                 throw new ScoordException($"program not found: {program}");

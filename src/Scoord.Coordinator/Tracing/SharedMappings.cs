@@ -88,7 +88,16 @@ internal sealed unsafe class SharedMappings(JournalIngest ingest, TraceeTable tr
     /// <summary>A synthetic mmap intent with the file's state and the mapped range's pre-image, the first touch of the new epoch.</summary>
     private void CaptureAgain(TracedProcess p, SharedMapping m, int fd)
     {
-        ulong seq = ingest.Event(Intent(p, m, OpCode.Mmap), m.Path);
+        // The file's name now (it may have been renamed or removed since it was mapped): the kernel's
+        // name of the mapping, without its " (deleted)", which the intent says with a flag instead.
+        bool deleted = CurrentName(m, fd);
+        OpIntent intent = Intent(p, m, OpCode.Mmap);
+        if (deleted)
+        {
+            intent.Flags |= IntentFlags.Deleted;
+        }
+
+        ulong seq = ingest.Event(intent, m.Path);
         uint part = 0;
         // The file's state (times, size, mode) at the checkpoint: the first touch of the new epoch.
         int n = ProcPath.FormatFd(_statPath, Environment.ProcessId, fd);
@@ -100,6 +109,39 @@ internal sealed unsafe class SharedMappings(JournalIngest ingest, TraceeTable tr
         }
 
         ingest.Completion(seq, new OpCompletion { TimeNs = Clock.NowNs(), Result = 0 });
+    }
+
+    /// <summary>Updates <see cref="SharedMapping.Path"/> to the mapped file's name now; true when it has none any more.</summary>
+    private bool CurrentName(SharedMapping m, int fd)
+    {
+        int n = ProcPath.FormatFd(_statPath, Environment.ProcessId, fd);
+        byte[] name = new byte[4096];
+        int len = ProcPath.ReadLink(_statPath.AsSpan(0, n + 1), name);
+        if (len <= 0)
+        {
+            return false;
+        }
+
+        ReadOnlySpan<byte> suffix = " (deleted)"u8;
+        bool deleted = false;
+        if (name.AsSpan(0, len).EndsWith(suffix))
+        {
+            Interop.Stat open, named;
+            byte[] plain = [.. name.AsSpan(0, len - suffix.Length), 0];
+            fixed (byte* q = plain)
+            {
+                deleted = fstat(fd, &open) != 0 || fstatat(AT_FDCWD, q, &named, AT_SYMLINK_NOFOLLOW) != 0
+                    || named.st_dev != open.st_dev || named.st_ino != open.st_ino;
+            }
+
+            if (deleted)
+            {
+                len -= suffix.Length;
+            }
+        }
+
+        m.Path = name[..len];
+        return deleted;
     }
 
     /// <summary>The process execs or exits: its mappings go; record each file's post-state.</summary>

@@ -71,20 +71,32 @@ public sealed class RunCommandTests
     }
 
     [Fact]
-    public void Demo_prints_a_journal_table()
+    public void Demo_ShowsJournalDiffAndRollback_RemovesItsTemporaryDirectories_AndPrintsRunnableCommands()
     {
         CliResult r = new ScoordCli().Run("demo");
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Contains("renameat", r.Stdout, StringComparison.Ordinal);
         Assert.Contains("symlink", r.Stdout, StringComparison.Ordinal);
         Assert.Contains("ENOENT", r.Stdout, StringComparison.Ordinal);
-        Assert.Contains("journal:", r.Stdout, StringComparison.Ordinal);
-        string journal = r.StdoutLines.Single(l => l.StartsWith("journal:", StringComparison.Ordinal))["journal:".Length..].Trim();
-        string tree = r.StdoutLines.Single(l => l.StartsWith("traced tree:", StringComparison.Ordinal))["traced tree:".Length..].Trim();
-        Assert.False(journal.StartsWith(tree + "/", StringComparison.Ordinal));
-        CliResult log = new ScoordCli(journal).Run("log", "--json", "--path", tree + "/**");
-        Assert.True(log.LogLines.Count >= 6, log.ToString());
-        Directory.Delete(tree, recursive: true);
-        Directory.Delete(Path.GetDirectoryName(journal)!, recursive: true);
+        Assert.Matches(@"(?m)^  D /\S+/notes\.txt$", r.Stdout); // the diff against the checkpoint
+        Assert.Contains("the tree now holds: notes.txt", r.Stdout, StringComparison.Ordinal); // the rollback
+        string shLine = r.StdoutLines.Single(l => l.StartsWith("$ sh -c 'cd ", StringComparison.Ordinal));
+        string tree = shLine["$ sh -c 'cd ".Length..shLine.IndexOf(" && ", StringComparison.Ordinal)];
+        Assert.False(Directory.Exists(tree), "the demo's temporary tree is removed: " + tree);
+
+        // The suggested commands name this very scoord, runnable without it on PATH.
+        string suggestion = r.StdoutLines.First(l => l.TrimStart().EndsWith(" checkpoint --name before", StringComparison.Ordinal)).Trim();
+        string[] words = suggestion[..^" checkpoint --name before".Length].Split(' ');
+        string[] args = [.. words.Skip(1), "--version"];
+        var psi = new System.Diagnostics.ProcessStartInfo(words[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"`{suggestion[..^" checkpoint --name before".Length]} --version` exited {p.ExitCode}");
     }
 }

@@ -239,7 +239,7 @@ internal sealed class ModelBuilder
             }
 
             TrackedObject? o = Known(Id(it));
-            if (o is null && it.Path.Length > 0 && it.Role != UndoRole.Parent)
+            if (o is null && it.Path.Length > 0 && it.Role != UndoRole.Parent && !byId)
             {
                 o = Observe(PathText.ToText(it.Path), Id(it), null);
             }
