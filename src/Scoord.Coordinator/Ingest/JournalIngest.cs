@@ -251,6 +251,15 @@ internal sealed unsafe partial class JournalIngest
         int cut = slash == 0 ? 1 : slash;
         s[..cut].CopyTo(_statPath);
         _statPath[cut] = 0;
+        Interop.Stat dir;
+        fixed (byte* d = _statPath)
+        {
+            if (fstatat(AT_FDCWD, d, &dir, 0) != 0 || (dir.st_mode & S_IFMT) != S_IFDIR)
+            {
+                return; // no directory there (the op fails with ENOENT or ENOTDIR): no entry of it changes
+            }
+        }
+
         int dparent = PathNormalizer.ParentLength(display);
         _capture.CaptureState(seq, ref part, UndoRole.Parent, _statPath.AsSpan(0, cut + 1), display[..dparent], true, false, firstTouchOnly: true, recordAbsent: false);
     }

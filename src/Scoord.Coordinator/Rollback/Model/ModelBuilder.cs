@@ -112,6 +112,11 @@ internal sealed class ModelBuilder
             }
 
             string p = PathText.ToText(it.Path);
+            if (it.Role == UndoRole.Parent && it.Existed && (it.Mode & S_IFMT) != S_IFDIR)
+            {
+                continue; // a "parent" that is not a directory (a symlink to a file on the way): the op failed with ENOTDIR
+            }
+
             if (!it.Existed)
             {
                 if (it.Role != UndoRole.Object || !FollowsFinalSymlink(e))

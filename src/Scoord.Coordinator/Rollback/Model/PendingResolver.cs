@@ -43,9 +43,13 @@ internal sealed class PendingResolver
         {
             case OpClass.Create:
             {
+                // Something already at the name when the op was decoded: the creation failed (EEXIST)
+                // unless a new object stands there afterwards.
+                UndoItem? before = op.Find(UndoKind.ObjectState, UndoRole.Object);
+                FileId old = before is { Existed: true } ? new FileId(before.Dev, before.Ino) : default;
                 (bool present, FileId id) = Next(path, index);
                 ResolvedId = id;
-                return present ? OpOutcome.Happened : OpOutcome.DidNotHappen;
+                return present && (!old.IsKnown || id != old) ? OpOutcome.Happened : OpOutcome.DidNotHappen;
             }
 
             case OpClass.Remove:
