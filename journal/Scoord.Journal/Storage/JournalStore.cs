@@ -67,6 +67,23 @@ public sealed class JournalStore : IDisposable
     /// <summary>Reads the journal.</summary>
     public JournalReader Reader { get; }
 
+    /// <summary>
+    /// A second writer on this store, with a batch of its own (the fast path's drain commits from its
+    /// own thread). It shares the sequence allocator. Only a store from <see cref="OpenForWriting"/> has one.
+    /// </summary>
+    public JournalWriter CreateWriter()
+    {
+        _ = Writer; // throws for a read-only store
+        return new JournalWriter(
+            _db,
+            _db.GetColumnFamily(JournalLayout.OpsFamily),
+            _db.GetColumnFamily(JournalLayout.ResultsFamily),
+            _db.GetColumnFamily(JournalLayout.ProcsFamily),
+            _db.GetColumnFamily(JournalLayout.UndoFamily),
+            Sequences,
+            Directory);
+    }
+
     /// <summary>Where sequence numbers come from (shared by every producer writing into this store).</summary>
     public SequenceAllocator Sequences { get; }
 
@@ -124,6 +141,8 @@ public sealed class JournalStore : IDisposable
             db = OpenRocksDb(full, () => RocksDb.Open(options, DbPath(full), Families()));
             EnsureMeta(full, db, logger);
             var store = new JournalStore(full, db, options, journalLock, secondaryDir: null, logger);
+            // A fast-path ring left by a run that died: what it holds was let through, so it goes into the journal first.
+            Ring.RingRecovery.Recover(store, logger);
             logger.Opened(full, store.Sequences.Last);
             return store;
         }
@@ -150,6 +169,19 @@ public sealed class JournalStore : IDisposable
         if (JournalDirectory.Inspect(full) != JournalDirectory.State.Journal)
         {
             ThrowHelper.ThrowNoJournal(full);
+        }
+
+        if (checkMeta && Ring.RingFile.Exists(full) && !JournalLock.IsHeld(full, out _))
+        {
+            // A fast-path ring of a run that did not end: readers see what it holds (the open for writing applies it).
+            try
+            {
+                OpenForWriting(full).Dispose();
+            }
+            catch (Exception e) when (e is ScoordException or IOException or UnauthorizedAccessException)
+            {
+                // taken meanwhile by a coordinator (which recovers it), or not writable by this user: read what is there
+            }
         }
 
         DbOptions options = CreateOptions(createIfMissing: false);
