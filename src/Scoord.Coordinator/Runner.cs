@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Scoord.Coordinator.Control;
+using Scoord.Coordinator.FastPath;
 using Scoord.Coordinator.Launch;
 using Scoord.Coordinator.Restore;
 using Scoord.Coordinator.Tracing;
@@ -57,6 +58,9 @@ public static partial class Runner
         // Synchronizer: what is run, where, with which environment and options, for `scoord restore`.
         RunRecord runRecord = RunRecorder.Begin(store, options);
         TracerOptions tracerOptions = BuildTracerOptions(journalDir, options);
+        int stdioFast = StdioFastFds(options.JournalStdio);
+        using FastPathSession? fastPath = StartFastPath(store, options, tracerOptions, stdioFast, logger);
+        tracerOptions.FastPath = fastPath;
         var tracer = new Tracer(store.Writer, tracerOptions, logger);
 
         // Checkpoints of the running app (control socket and --checkpoint-every) go through the tracer's barrier.
@@ -64,9 +68,10 @@ public static partial class Runner
         using ControlServer server = ControlServer.Start(journalDir, checkpointTaker, logger, tracer.Group);
         var filterOptions = new FilterOptions
         {
-            StdioFastFds = StdioFastFds(options.JournalStdio),
+            StdioFastFds = stdioFast,
             TraceSyncs = options.Durability != Durability.Process,
             TraceCloses = options.AppCheckpoint.Count > 0,
+            FastPathStub = fastPath is null ? 0 : Journal.Ring.RingLayout.StubAddress,
         };
 
         // Orphaned (daemonized) descendants are re-parented to scoord and so stay traced and waited for.
@@ -105,7 +110,8 @@ public static partial class Runner
                 using var launcher = new Launcher();
                 launcher.Spawn(launcherPath, program, options.Command, environment,
                     protectDirectory: ProtectByMountNamespace(options) ? tracerOptions.JournalPathText : null,
-                    debug: logger.IsEnabled(LogLevel.Debug));
+                    debug: logger.IsEnabled(LogLevel.Debug),
+                    fastPath: fastPath is null ? null : (fastPath.LibraryPath, fastPath.Directory));
                 Volatile.Write(ref mainPid, launcher.Pid);
                 exitStatus = tracer.Run(launcher, filterOptions);
             }
@@ -218,6 +224,49 @@ public static partial class Runner
     /// </summary>
     private static bool ProtectByMountNamespace(RunOptions options)
         => options.Memory != MemoryProvider.Criu && Environment.GetEnvironmentVariable("SCOORD_NO_MOUNT_PROTECTION") is null;
+
+    /// <summary>
+    /// The in-process fast path, on by default. Off with --no-fastpath or SCOORD_NO_FASTPATH, and where it
+    /// cannot keep a promise the ptrace way keeps: --durability strict (an fsync per operation), the
+    /// --app-checkpoint close checks, CRIU dumps (the tree would carry the ring's mapping). When the library
+    /// is missing or the ring cannot be made, the run goes on with ptrace only (and says so under -v).
+    /// </summary>
+    private static FastPathSession? StartFastPath(JournalStore store, RunOptions options, TracerOptions tracerOptions, int stdioFast, ILogger logger)
+    {
+        string? why = options.NoFastPath || FastPathSession.DisabledByEnvironment() ? "--no-fastpath"
+            : options.Durability == Durability.Strict ? "--durability strict"
+            : options.AppCheckpoint.Count > 0 ? "--app-checkpoint"
+            : options.Memory == MemoryProvider.Criu ? "--memory criu"
+            : null;
+        string? library = why is null ? FastPathSession.LocateLibrary() : null;
+        if (why is null && library is null)
+        {
+            why = "libscoord-fast.so is missing next to scoord";
+        }
+        else if (library is not null && (library.Contains(':', StringComparison.Ordinal) || library.Contains(' ', StringComparison.Ordinal)))
+        {
+            why = "scoord's directory has a ':' or a space in its path (LD_PRELOAD cannot name it)";
+        }
+
+        if (why is not null)
+        {
+            LogFastPathOff(logger, why);
+            return null;
+        }
+
+        try
+        {
+            return FastPathSession.Start(store, tracerOptions.Policy, library!, (uint)stdioFast, options.Durability == Durability.SyncPoints, [], logger);
+        }
+        catch (Exception e) when (e is ScoordException or IOException or UnauthorizedAccessException)
+        {
+            LogFastPathOff(logger, e.Message);
+            return null;
+        }
+    }
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "fast path off ({Reason}): every call goes the ptrace way")]
+    private static partial void LogFastPathOff(ILogger logger, string reason);
 
     /// <summary>
     /// Which of fds 0-2 may be written without a stop: all of them when the files there are the caller's

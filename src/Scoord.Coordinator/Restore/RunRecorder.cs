@@ -69,6 +69,11 @@ public static class RunRecorder
             d["checkpoint-signal"] = [sig.ToString(CultureInfo.InvariantCulture)];
         }
 
+        if (o.NoFastPath)
+        {
+            d["no-fastpath"] = ["true"];
+        }
+
         return d;
     }
 
@@ -89,6 +94,7 @@ public static class RunRecorder
             CheckpointEvery = ParseMs(record.Option("checkpoint-every")),
             CheckpointSignal = int.TryParse(record.Option("checkpoint-signal"), NumberStyles.None, CultureInfo.InvariantCulture, out int s) ? s : null,
             CheckpointTimeout = ParseMs(record.Option("checkpoint-timeout")) ?? TimeSpan.FromSeconds(60),
+            NoFastPath = record.Option("no-fastpath") == "true",
         };
     }
 

@@ -130,8 +130,11 @@ internal sealed unsafe partial class ApplicationGroup(TracerOptions options, Tra
         };
         using var launcher = new Launch.Launcher();
         launcher.Spawn(_launcherPath, request.Program, request.Argv, environment,
-            protectDirectory: options.MountProtect, debug: logger.IsEnabled(LogLevel.Debug), joined: new Launch.JoinedStdio(stdio, request.Cwd));
+            protectDirectory: options.MountProtect, debug: logger.IsEnabled(LogLevel.Debug), joined: new Launch.JoinedStdio(stdio, request.Cwd),
+            fastPath: options.FastPath is { } fp ? (fp.LibraryPath, fp.Directory) : null);
         int pid = launcher.Pid;
+        // Its stdio is not the first program's: the hooks classify its writes to fds 0-2 (the filter decides by its own).
+        options.FastPath?.StdioGuarded(pid);
         if (ptrace(PTRACE_SEIZE, pid, 0, Tracer.PtraceOptions) != 0)
         {
             Errno e = Interop.LastErrno;
