@@ -65,6 +65,7 @@ public sealed class JournalChecker
         }
 
         _report.LastSeq = _lastSeq;
+        _report.RingRecords = Ring.RingCheck.Check(_store.Directory, _report.Damage);
     }
 
     private void CheckMeta()

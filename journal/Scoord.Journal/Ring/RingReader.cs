@@ -11,12 +11,14 @@ public struct RingDrainStats
 /// Walks one slot's ring from its tail to its head (every record there is complete: the head moves only
 /// past whole records) and applies each record to a journal writer (<see cref="RingRecords"/>). Records
 /// are copied out of the shared mapping first. A record that is not well formed is counted and skipped;
-/// a frame that cannot be walked past ends the slot's walk at its head.
+/// a frame that cannot be walked past ends the slot's walk at its head. The DONE of an INTENT that was
+/// skipped is skipped too (a completion without its intent would be damage in the journal).
 /// </summary>
 public static unsafe class RingReader
 {
     /// <summary>Applies slot <paramref name="index"/>'s records in [tail, head); returns the new tail (to store once the batch is committed).</summary>
-    public static ulong DrainSlot(RingFile ring, uint index, ulong tail, ulong head, byte[] buffer, JournalWriter writer, ref RingDrainStats stats)
+    /// <param name="skippedIntent">The seq of the last INTENT of this slot that was not applied (kept by the caller across passes).</param>
+    public static ulong DrainSlot(RingFile ring, uint index, ulong tail, ulong head, byte[] buffer, JournalWriter writer, ref RingDrainStats stats, ref ulong skippedIntent)
     {
         if (head <= tail || head - tail > RingLayout.RingSize)
         {
@@ -47,6 +49,13 @@ public static unsafe class RingReader
             }
 
             span.Slice((int)off, (int)len).CopyTo(buffer);
+            ulong seq = BitConverter.ToUInt64(buffer, 8);
+            if (type == RingLayout.RecordDone && seq != 0 && seq == skippedIntent)
+            {
+                stats.Malformed++; // its INTENT was not applied
+                continue;
+            }
+
             if (RingRecords.Apply(buffer.AsSpan(0, (int)len), writer) == RingRecordError.None)
             {
                 stats.Records++;
@@ -54,6 +63,10 @@ public static unsafe class RingReader
             else
             {
                 stats.Malformed++;
+                if (type == RingLayout.RecordIntent)
+                {
+                    skippedIntent = seq;
+                }
             }
         }
 

@@ -49,8 +49,35 @@ public static class RingRecords
         return h.Length;
     }
 
+    /// <summary>Checks one INTENT or DONE record (header included) without applying it (fsck).</summary>
+    public static RingRecordError Check(ReadOnlySpan<byte> record)
+    {
+        if (record.Length < RingLayout.RecordHeaderSize)
+        {
+            return RingRecordError.BadFrame;
+        }
+
+        RingRecordHeader h = MemoryMarshal.Read<RingRecordHeader>(record);
+        ReadOnlySpan<byte> body = record[RingLayout.RecordHeaderSize..];
+        RingRecordError e = h.Type switch
+        {
+            RingLayout.RecordIntent => CheckIntent(body),
+            RingLayout.RecordDone => CheckDone(body),
+            _ => RingRecordError.BadFrame,
+        };
+        return e == RingRecordError.None && h.Seq == 0 ? RingRecordError.BadPayload : e;
+    }
+
     /// <summary>Applies one INTENT or DONE record (header included) to <paramref name="writer"/>'s batch.</summary>
     public static RingRecordError Apply(ReadOnlySpan<byte> record, JournalWriter writer)
+    {
+        var sink = new WriterSink(writer);
+        return Apply(record, ref sink);
+    }
+
+    /// <summary>Applies one INTENT or DONE record (header included) to <paramref name="sink"/>; nothing at all when it is not well formed.</summary>
+    public static RingRecordError Apply<TSink>(ReadOnlySpan<byte> record, ref TSink sink)
+        where TSink : struct, IRingSink
     {
         if (record.Length < RingLayout.RecordHeaderSize)
         {
@@ -73,11 +100,11 @@ public static class RingRecords
         // Everything checked: now write (nothing is half-applied on bad bytes).
         if (h.Type == RingLayout.RecordIntent)
         {
-            ApplyIntent(h.Seq, body, writer);
+            ApplyIntent(h.Seq, body, ref sink);
         }
         else
         {
-            ApplyDone(h.Seq, body, writer);
+            ApplyDone(h.Seq, body, ref sink);
         }
 
         return RingRecordError.None;
@@ -173,7 +200,8 @@ public static class RingRecords
         return at == x.Length;
     }
 
-    private static void ApplyIntent(ulong seq, ReadOnlySpan<byte> body, JournalWriter writer)
+    private static void ApplyIntent<TSink>(ulong seq, ReadOnlySpan<byte> body, ref TSink sink)
+        where TSink : struct, IRingSink
     {
         RingIntent i = MemoryMarshal.Read<RingIntent>(body);
         var intent = new OpIntent
@@ -196,24 +224,26 @@ public static class RingRecords
         };
         ReadOnlySpan<byte> path = body.Slice(RingLayout.IntentSize, (int)i.PathLength);
         ReadOnlySpan<byte> path2 = body.Slice(RingLayout.IntentSize + (int)i.PathLength, (int)i.Path2Length);
-        writer.AppendIntent(seq, intent, path, path2);
+        sink.Intent(seq, intent, path, path2);
         int at = Align8(RingLayout.IntentSize + (int)i.PathLength + (int)i.Path2Length);
-        ApplyItems(seq, 0, body, at, i.ItemCount, writer);
+        ApplyItems(seq, 0, body, at, i.ItemCount, ref sink);
     }
 
-    private static void ApplyDone(ulong seq, ReadOnlySpan<byte> body, JournalWriter writer)
+    private static void ApplyDone<TSink>(ulong seq, ReadOnlySpan<byte> body, ref TSink sink)
+        where TSink : struct, IRingSink
     {
         RingDone d = MemoryMarshal.Read<RingDone>(body);
         var c = new OpCompletion { TimeNs = d.TimeNs, Result = d.Result, Errno = d.Errno };
-        writer.AppendCompletion(seq, c);
-        ApplyItems(seq, d.FirstPart, body, RingLayout.DoneSize, d.ItemCount, writer);
+        sink.Completion(seq, c);
+        ApplyItems(seq, d.FirstPart, body, RingLayout.DoneSize, d.ItemCount, ref sink);
         if ((d.DoneFlags & RingLayout.DoneSupersede) != 0 && d.SupersedeSeq != 0 && d.SupersedeSeq < seq)
         {
-            writer.DeleteUndo(d.SupersedeSeq, d.SupersedePart);
+            sink.DeleteUndo(d.SupersedeSeq, d.SupersedePart);
         }
     }
 
-    private static void ApplyItems(ulong seq, uint firstPart, ReadOnlySpan<byte> body, int at, int count, JournalWriter writer)
+    private static void ApplyItems<TSink>(ulong seq, uint firstPart, ReadOnlySpan<byte> body, int at, int count, ref TSink sink)
+        where TSink : struct, IRingSink
     {
         for (int n = 0; n < count; n++)
         {
@@ -240,10 +270,35 @@ public static class RingRecords
             ReadOnlySpan<byte> path = body.Slice(v, (int)it.PathLength);
             ReadOnlySpan<byte> data = body.Slice(v + (int)it.PathLength, (int)it.DataLength);
             ReadOnlySpan<byte> xattrs = body.Slice(v + (int)it.PathLength + (int)it.DataLength, (int)it.XattrLength);
-            writer.AppendUndo(seq, firstPart + (uint)n, h, path, data, xattrs);
+            sink.Undo(seq, firstPart + (uint)n, h, path, data, xattrs);
             at += Align8(RingLayout.ItemSize + (int)(it.PathLength + it.DataLength + it.XattrLength));
         }
     }
 
     private static int Align8(int n) => (n + 7) & ~7;
+
+    /// <summary>The journal writer as a sink: what the drain and recovery use.</summary>
+    private readonly struct WriterSink(JournalWriter writer) : IRingSink
+    {
+        public void Intent(ulong seq, in OpIntent intent, ReadOnlySpan<byte> path, ReadOnlySpan<byte> path2) => writer.AppendIntent(seq, intent, path, path2);
+
+        public void Undo(ulong seq, uint part, in UndoCodec.Header header, ReadOnlySpan<byte> path, ReadOnlySpan<byte> data, ReadOnlySpan<byte> xattrs)
+            => writer.AppendUndo(seq, part, header, path, data, xattrs);
+
+        public void Completion(ulong seq, in OpCompletion completion) => writer.AppendCompletion(seq, completion);
+
+        public void DeleteUndo(ulong seq, uint part) => writer.DeleteUndo(seq, part);
+    }
+}
+
+/// <summary>Where the records a ring record makes go (the journal writer; a checking sink in the fuzz target).</summary>
+public interface IRingSink
+{
+    void Intent(ulong seq, in OpIntent intent, ReadOnlySpan<byte> path, ReadOnlySpan<byte> path2);
+
+    void Undo(ulong seq, uint part, in UndoCodec.Header header, ReadOnlySpan<byte> path, ReadOnlySpan<byte> data, ReadOnlySpan<byte> xattrs);
+
+    void Completion(ulong seq, in OpCompletion completion);
+
+    void DeleteUndo(ulong seq, uint part);
 }

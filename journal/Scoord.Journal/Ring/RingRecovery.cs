@@ -32,7 +32,8 @@ public static unsafe partial class RingRecovery
                 RingSlot* s = ring.Slot(i);
                 ulong head = Volatile.Read(ref s->Head);
                 ulong tail = Volatile.Read(ref s->Tail);
-                tails[i] = RingReader.DrainSlot(ring, i, tail, head, buffer, writer, ref stats);
+                ulong skipped = 0;
+                tails[i] = RingReader.DrainSlot(ring, i, tail, head, buffer, writer, ref stats, ref skipped);
             }
 
             store.Sequences.AtLeast(ring.Header.Seq);

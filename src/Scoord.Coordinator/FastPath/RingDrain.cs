@@ -21,6 +21,7 @@ internal sealed unsafe partial class RingDrain : IDisposable
     private readonly Lock _gate = new();
     private readonly byte[] _buffer = new byte[RingLayout.MaxRecord];
     private readonly ulong[] _tails = new ulong[RingLayout.SlotCount];
+    private readonly ulong[] _skipped = new ulong[RingLayout.SlotCount];
     private readonly Thread _thread;
     private volatile bool _stop;
     private Action? _wake;
@@ -108,7 +109,7 @@ internal sealed unsafe partial class RingDrain : IDisposable
             _tails[i] = tail;
             if (head != tail)
             {
-                _tails[i] = RingReader.DrainSlot(_ring, i, tail, head, _buffer, _writer, ref _stats);
+                _tails[i] = RingReader.DrainSlot(_ring, i, tail, head, _buffer, _writer, ref _stats, ref _skipped[i]);
                 moved = true;
             }
         }

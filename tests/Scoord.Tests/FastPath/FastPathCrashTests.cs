@@ -105,6 +105,66 @@ public sealed class FastPathCrashTests
     }
 
     [Fact]
+    public void ALeftoverRing_IsReportedByFsck_DamagedRecordsToo_AndRecoveredByTheNextOpen()
+    {
+        using var f = new FastPathRun();
+        const string Code = "import os\nfd = os.open('lines', os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)\nwhile True:\n    os.write(fd, b'line\\n')\n";
+        using Process scoord = Start(f, ["run", "--", "python3", "-c", Code], new() { ["SCOORD_FAULT"] = "drain-before-commit@2" });
+        Assert.True(scoord.WaitForExit(60_000));
+        WaitFor(() => !Scoord.Journal.JournalStore.IsCoordinatorRunning(f.Run.Journal, out _), "the journal's lock to go with scoord");
+
+        CliResult fsck = f.Run.Cli.Run("fsck");
+        Assert.True(fsck.ExitCode == 0, fsck.ToString());
+        Assert.Contains("fast path ring of a run that did not end:", fsck.Stdout, StringComparison.Ordinal);
+
+        // Scribble on the first record left in a slot (the app can): fsck calls it damaged, recovery skips it.
+        string ring = Path.Combine(f.Run.Journal, "fastpath", "ring");
+        using (var fs = new FileStream(ring, FileMode.Open, FileAccess.ReadWrite))
+        {
+            var b = new byte[16];
+            for (uint i = 0; i < Scoord.Journal.Ring.RingLayout.SlotCount; i++)
+            {
+                long slot = (long)Scoord.Journal.Ring.RingLayout.SlotOffset + ((long)i * Scoord.Journal.Ring.RingLayout.SlotSize);
+                fs.Position = slot + 16; // head, tail
+                fs.ReadExactly(b);
+                ulong head = BitConverter.ToUInt64(b), tail = BitConverter.ToUInt64(b, 8);
+                if (head == tail)
+                {
+                    continue;
+                }
+
+                // The first INTENT from the tail on: its path length now runs past the record.
+                for (ulong pos = tail; pos < head;)
+                {
+                    long at = slot + Scoord.Journal.Ring.RingLayout.SlotHeaderSize + (long)(pos % Scoord.Journal.Ring.RingLayout.RingSize);
+                    fs.Position = at;
+                    fs.ReadExactly(b);
+                    uint len = BitConverter.ToUInt32(b);
+                    if (BitConverter.ToUInt16(b, 4) == Scoord.Journal.Ring.RingLayout.RecordIntent)
+                    {
+                        fs.Position = at + 16 + 84;
+                        fs.Write(BitConverter.GetBytes(0x7fffffffu));
+                        break;
+                    }
+
+                    pos += len;
+                }
+
+                break;
+            }
+        }
+
+        fsck = f.Run.Cli.Run("fsck");
+        Assert.Equal(1, fsck.ExitCode);
+        Assert.Contains("damaged: fastpath/ring slot ", fsck.Stdout, StringComparison.Ordinal);
+        CliResult log = f.Run.Cli.Run("log");
+        Assert.True(log.ExitCode == 0, log.ToString());
+        Assert.False(File.Exists(ring), "the next open applied the ring and removed it");
+        fsck = f.Run.Cli.Run("fsck");
+        Assert.True(fsck.ExitCode == 0, fsck.ToString());
+    }
+
+    [Fact]
     public void CheckpointBarrier_SeesEveryRingDrained_AndNoCallBetweenIntentAndDone()
     {
         using var f = new FastPathRun();
