@@ -617,6 +617,15 @@ static struct fp_slot *claim_slot(uint32_t tid)
         if (__atomic_load_n(&s->owner, __ATOMIC_RELAXED) != 0 ||
             !__atomic_compare_exchange_n(&s->owner, &zero, tid, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
             continue;
+        if (!(__atomic_load_n(&s->flags, __ATOMIC_ACQUIRE) & FP_S_READY)) {
+            /* First use of this slot: allocate its pages now, where a full file system is an error and
+             * not a SIGBUS at the first record. */
+            uintptr_t from = (uintptr_t)s & ~(uintptr_t)4095, to = ((uintptr_t)s + FP_SLOT_SIZE + 4095) & ~(uintptr_t)4095;
+            if (S3(SYS_madvise, from, to - from, 23 /* MADV_POPULATE_WRITE */) != 0) {
+                __atomic_store_n(&s->owner, 0, __ATOMIC_RELEASE);
+                return NULL;
+            }
+        }
         s->tgid = tgid;
         s->state = FP_STATE_IDLE;
         s->call_seq = 0;
@@ -627,7 +636,7 @@ static struct fp_slot *claim_slot(uint32_t tid)
         s->post_epoch = 0;
         s->proc_index = (uint32_t)(p - proc_at(0)) + 1;
         __atomic_store_n(&s->busy, 0, __ATOMIC_RELAXED);
-        __atomic_store_n(&s->flags, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&s->flags, FP_S_READY, __ATOMIC_RELEASE);
         uint32_t want = i + 1, cur = __atomic_load_n(&H->slot_hwm, __ATOMIC_RELAXED);
         while (cur < want && !__atomic_compare_exchange_n(&H->slot_hwm, &cur, want, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
             ;

@@ -15,6 +15,10 @@
  *   devices     FP_DEV_COUNT x {u64 dev, u64 marks}: inode allocations/frees in flight per device
  *   epoch       FP_EPOCH_COUNT x 32-byte entries: what was captured in the current undo epoch
  *   slots       FP_SLOT_COUNT x (256-byte slot header + FP_RING_SIZE ring): one per thread
+ *
+ * The file is sparse. Everything before the slots is allocated when the ring is made, a slot when a
+ * thread first claims it (MADV_POPULATE_WRITE): on a full file system that fails with an error, where
+ * writing an unallocated page of a shared mapping would kill the writer with SIGBUS.
  */
 #ifndef SCOORD_RING_H
 #define SCOORD_RING_H
@@ -39,7 +43,7 @@
 #define FP_DEV_OFFSET (FP_CLAIM_OFFSET + FP_CLAIM_COUNT * 4u)
 #define FP_DEV_COUNT 256u
 #define FP_EPOCH_OFFSET (FP_DEV_OFFSET + FP_DEV_COUNT * 16u)
-#define FP_EPOCH_COUNT (1u << 19)
+#define FP_EPOCH_COUNT (1u << 17)
 #define FP_EPOCH_PROBE 32u
 #define FP_SLOT_OFFSET (FP_EPOCH_OFFSET + FP_EPOCH_COUNT * 32u)
 #define FP_SLOT_COUNT 1024u
@@ -63,6 +67,7 @@
 
 /* Slot flags and states. */
 #define FP_S_DEAD 1u    /* the thread has exited; the drain frees the slot once it is empty */
+#define FP_S_READY 2u   /* the slot's pages are allocated in the file (MADV_POPULATE_WRITE): writing them cannot SIGBUS */
 #define FP_STATE_IDLE 0u
 #define FP_STATE_CALL 1u /* between taking a sequence number and publishing the DONE record */
 

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using RocksDbSharp;
+using Scoord.Journal.Rocks;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Undo;
 
@@ -129,7 +129,7 @@ public sealed class JournalChecker
                 check(lastKey, it.Value());
             }
 
-            Native.Instance.rocksdb_iter_get_error(it.Handle);
+            it.CheckError();
         }
         catch (RocksDbException e)
         {

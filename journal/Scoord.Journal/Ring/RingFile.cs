@@ -88,6 +88,16 @@ public sealed unsafe class RingFile : IDisposable
         }
 
         var ring = new RingFile(dir, fd, Map(fd, path, writable: true));
+        // Allocate everything before the slots now (a slot is allocated by its first thread): on a full
+        // file system this fails here, where a write to an unallocated page of the mapping is a SIGBUS.
+        if (madvise(ring._base, RingLayout.SlotOffset, MADV_POPULATE_WRITE) != 0)
+        {
+            Errno e = Interop.LastErrno;
+            ring.Dispose();
+            File.Delete(path);
+            throw new ScoordException($"cannot allocate the fast path's ring {path}: {e}");
+        }
+
         ref RingHeader h = ref ring.Header;
         h.Version = RingLayout.Version;
         h.HeaderSize = RingLayout.HeaderSize;
@@ -158,14 +168,9 @@ public sealed unsafe class RingFile : IDisposable
         }
     }
 
-    /// <summary>Punches the epoch table (all zeros again, pages freed): only while no hook can run (inside a barrier).</summary>
+    /// <summary>Zeros the epoch table (its pages stay allocated): only while no hook can run (inside a barrier).</summary>
     public void ClearEpochTable()
-    {
-        if (fallocate(_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, RingLayout.EpochOffset, (long)RingLayout.EpochCount * RingLayout.EpochEntrySize) != 0)
-        {
-            new Span<byte>(Base + RingLayout.EpochOffset, (int)(RingLayout.EpochCount * RingLayout.EpochEntrySize)).Clear();
-        }
-    }
+        => new Span<byte>(Base + RingLayout.EpochOffset, (int)(RingLayout.EpochCount * RingLayout.EpochEntrySize)).Clear();
 
     public void Dispose()
     {

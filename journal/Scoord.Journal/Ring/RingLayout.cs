@@ -28,7 +28,7 @@ public static class RingLayout
     public const uint DevOffset = ClaimOffset + (ClaimCount * 4);
     public const uint DevCount = 256;
     public const uint EpochOffset = DevOffset + (DevCount * 16);
-    public const uint EpochCount = 1u << 19;
+    public const uint EpochCount = 1u << 17;
     public const uint EpochEntrySize = 32;
     public const uint SlotOffset = EpochOffset + (EpochCount * EpochEntrySize);
     public const uint SlotCount = 1024;
@@ -49,6 +49,7 @@ public static class RingLayout
     public const uint ProcGuarded = 2;
 
     public const uint SlotDead = 1;
+    public const uint SlotReady = 2;
     public const uint StateIdle = 0;
     public const uint StateCall = 1;
 

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using RocksDbSharp;
+using Scoord.Journal.Rocks;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
 
@@ -95,21 +95,14 @@ public sealed class JournalStore : IDisposable
     internal ReadOptions ReadOptions => _readOptions;
 
     /// <summary>
-    /// Binds RocksDbSharp's native functions (over a thousand, with Reflection.Emit: most of a
-    /// cold start's time in the first open). The CLI calls this on a thread of its own at start-up
-    /// so the binding overlaps parsing and launch preparation; the first open then finds it done or
-    /// waits for it (a type initializer runs once). Failures are left to the open, which reports them.
+    /// Loads librocksdb (the journal binds the C functions it uses at compile time, Rocks/RocksNative;
+    /// what is left of a cold start's cost is the dynamic loader's). The CLI calls this on a thread of its
+    /// own at start-up so the load overlaps parsing and launch preparation. Failures are left to the open,
+    /// which reports them.
     /// </summary>
     public static void PrepareNativeBinding()
     {
-        try
-        {
-            _ = Native.Instance;
-        }
-        catch (Exception)
-        {
-            // The open on the calling thread meets the same error and reports it.
-        }
+        System.Runtime.InteropServices.NativeLibrary.TryLoad("rocksdb", typeof(JournalStore).Assembly, null, out _);
     }
 
     /// <summary>
@@ -409,7 +402,7 @@ public sealed class JournalStore : IDisposable
             it.SeekToLast();
             if (!it.Valid())
             {
-                Native.Instance.rocksdb_iter_get_error(it.Handle);
+                it.CheckError();
                 return 0;
             }
 

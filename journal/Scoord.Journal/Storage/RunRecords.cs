@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
-using RocksDbSharp;
+using Scoord.Journal.Rocks;
 
 namespace Scoord.Journal;
 
@@ -140,7 +140,7 @@ public static class RunRecords
                 }
             }
 
-            Native.Instance.rocksdb_iter_get_error(it.Handle);
+            it.CheckError();
         }
         catch (RocksDbException e)
         {

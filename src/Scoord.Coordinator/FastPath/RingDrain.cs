@@ -164,7 +164,7 @@ internal sealed unsafe partial class RingDrain : IDisposable
                 s->State = RingLayout.StateIdle;
                 s->Busy = 0;
                 s->ClaimCount = 0;
-                Volatile.Write(ref s->Flags, 0);
+                Volatile.Write(ref s->Flags, RingLayout.SlotReady); // its pages stay allocated
                 Volatile.Write(ref s->Owner, 0);
             }
         }
