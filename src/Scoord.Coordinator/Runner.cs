@@ -56,7 +56,8 @@ public static partial class Runner
 
         using JournalStore store = JournalStore.OpenForWriting(journalDir, logger);
         // Synchronizer: what is run, where, with which environment and options, for `scoord restore`.
-        RunRecord runRecord = RunRecorder.Begin(store, options);
+        Task<RunRecord> runRecord = RunRecorder.BeginInBackground(store, options);
+        using var recordWritten = new WaitOnDispose(runRecord); // before the store closes, whatever happens
         TracerOptions tracerOptions = BuildTracerOptions(journalDir, options);
         int stdioFast = StdioFastFds(options.JournalStdio);
         using FastPathSession? fastPath = StartFastPath(store, options, tracerOptions, stdioFast, logger);
@@ -142,7 +143,7 @@ public static partial class Runner
 
         try
         {
-            RunRecorder.End(store, runRecord, exitStatus);
+            RunRecorder.End(store, runRecord.GetAwaiter().GetResult(), exitStatus);
         }
         catch (JournalException e)
         {
@@ -366,6 +367,21 @@ public static partial class Runner
         {
             byte* r = Interop.Libc.realpath(pp, buf);
             return r == null ? path : Marshal.PtrToStringUTF8((nint)r) ?? path;
+        }
+    }
+
+    /// <summary>Waits for a background write to the journal before the journal closes (its failure is reported where its result is used).</summary>
+    private sealed class WaitOnDispose(Task task) : IDisposable
+    {
+        public void Dispose()
+        {
+            try
+            {
+                task.Wait();
+            }
+            catch (AggregateException)
+            {
+            }
         }
     }
 

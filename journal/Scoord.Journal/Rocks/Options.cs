@@ -41,6 +41,12 @@ public sealed class DbOptions
         return this;
     }
 
+    public DbOptions SetAllowFallocate(bool v)
+    {
+        rocksdb_options_set_allow_fallocate(Handle, v ? (byte)1 : (byte)0);
+        return this;
+    }
+
     public DbOptions SetMaxOpenFiles(int n)
     {
         rocksdb_options_set_max_open_files(Handle, n);

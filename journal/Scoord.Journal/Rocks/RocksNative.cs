@@ -23,6 +23,7 @@ internal static unsafe partial class RocksNative
     [LibraryImport(Lib)] internal static partial void rocksdb_options_set_wal_recovery_mode(nint o, int mode);
     [LibraryImport(Lib)] internal static partial void rocksdb_options_set_keep_log_file_num(nint o, nuint n);
     [LibraryImport(Lib)] internal static partial void rocksdb_options_set_max_open_files(nint o, int n);
+    [LibraryImport(Lib)] internal static partial void rocksdb_options_set_allow_fallocate(nint o, byte v);
     [LibraryImport(Lib)] internal static partial nint rocksdb_readoptions_create();
     [LibraryImport(Lib)] internal static partial void rocksdb_readoptions_destroy(nint o);
     [LibraryImport(Lib)] internal static partial void rocksdb_readoptions_set_verify_checksums(nint o, byte v);
