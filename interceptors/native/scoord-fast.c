@@ -650,12 +650,70 @@ static uint32_t proc_flags(const struct fp_slot *s)
     return s->proc_index ? __atomic_load_n(&proc_at(s->proc_index - 1)->flags, __ATOMIC_ACQUIRE) : FP_P_OFF;
 }
 
+/*
+ * The calling thread's id without a syscall per call: cached per thread, and valid while the process's
+ * fork mark (a MADV_WIPEONFORK page, zeros again in a fork child whatever made the fork) is the one it
+ * was cached with. A vfork child runs on its parent's thread-local storage: while this library's vfork
+ * is in a child, scoord_vfork is raised and the id is asked every time.
+ */
+static volatile uint64_t *g_forkmark;
+HIDDEN __thread int scoord_vfork __attribute__((tls_model("initial-exec")));
+static __thread uint32_t t_tid __attribute__((tls_model("initial-exec")));
+static __thread uint64_t t_mark __attribute__((tls_model("initial-exec")));
+
+static uint32_t current_tid(void)
+{
+    uint64_t mark = g_forkmark ? *g_forkmark : 0;
+    if (LIKELY(mark != 0 && mark == t_mark && !scoord_vfork))
+        return t_tid;
+    uint32_t tid = (uint32_t)S0(SYS_gettid);
+    if (scoord_vfork || g_forkmark == NULL)
+        return tid;
+    if (mark == 0) {
+        mark = ((uint64_t)tid << 1) | 1; /* the first call of the process, or of a fork child */
+        *g_forkmark = mark;
+    }
+    t_tid = tid;
+    t_mark = mark;
+    return tid;
+}
+
+/* vfork as the kernel's, with scoord_vfork raised in the child (it shares the caller's stack and
+ * thread-local storage until it execs or exits: the return address may not stay on the stack). */
+HIDDEN long scoord_vfork_failed(long err);
+__asm__(".text\n"
+        ".globl vfork\n"
+        ".type vfork,@function\n"
+        "vfork:\n"
+        "    pop %rdi\n"
+        "    movq scoord_vfork@gottpoff(%rip), %rsi\n"
+        "    addl $1, %fs:(%rsi)\n"
+        "    mov $58, %eax\n"
+        "    syscall\n"
+        "    push %rdi\n"
+        "    test %rax, %rax\n"
+        "    jz 1f\n"
+        "    movq scoord_vfork@gottpoff(%rip), %rsi\n"
+        "    subl $1, %fs:(%rsi)\n"
+        "    cmp $-4095, %rax\n"
+        "    jae 2f\n"
+        "1:  ret\n"
+        "2:  mov %rax, %rdi\n"
+        "    jmp scoord_vfork_failed\n"
+        ".size vfork, .-vfork\n");
+
+HIDDEN long scoord_vfork_failed(long err)
+{
+    errno = (int)-err;
+    return -1;
+}
+
 /* The calling thread's slot with its busy flag taken, or NULL: the call goes the ptrace way. */
 static struct fp_slot *enter(void)
 {
     if (!g_ready || (__atomic_load_n(&H->flags, __ATOMIC_ACQUIRE) & (FP_F_OFF | FP_F_BARRIER)))
         return NULL;
-    uint32_t tid = (uint32_t)S0(SYS_gettid);
+    uint32_t tid = current_tid();
     struct fp_slot *s = t_slot;
     if (!s || __atomic_load_n(&s->owner, __ATOMIC_ACQUIRE) != tid || (__atomic_load_n(&s->flags, __ATOMIC_ACQUIRE) & FP_S_DEAD)) {
         s = claim_slot(tid);
@@ -1784,7 +1842,10 @@ static long run(struct fp_slot *s, struct call *c, int *handled)
             p1len = fr.disp_len;
             if (fr.deleted)
                 in->iflags |= IF_DELETED;
-            if (c->content && c->offset == -1)
+            /* The offset decides which blocks need pre-images; a file born in this epoch needs none, and
+             * its INTENT keeps -1 ("the fd's current offset", journal-format.md) instead of an lseek. */
+            g_epoch = __atomic_load_n(&H->epoch, __ATOMIC_ACQUIRE);
+            if (c->content && c->offset == -1 && !is_born(fr.st.st_dev, fr.st.st_ino))
                 c->offset = S3(SYS_lseek, c->fd, 0, SEEK_CUR);
             if (c->op == OP_COPY_FILE_RANGE && c->out_offset == -1)
                 c->out_offset = c->offset;
@@ -2509,7 +2570,7 @@ EXPORT int utimensat(int dirfd, const char *path, const struct timespec times[2]
 
 static void after_fork_child(void)
 {
-    t_slot = NULL; /* the parent's slot is the parent's */
+    t_slot = NULL; /* the parent's slot is the parent's (the fork mark tells the tid cache too) */
 }
 
 __attribute__((constructor)) static void fp_init(void)
@@ -2561,5 +2622,10 @@ __attribute__((constructor)) static void fp_init(void)
     real_fchmodat = (int (*)(int, const char *, mode_t, int))dlsym(RTLD_NEXT, "fchmodat");
     parse_fault();
     pthread_atfork(NULL, NULL, after_fork_child);
+    long page = fp_sys6(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if ((page < 0 && page > -4096) || fp_sys6(SYS_madvise, page, 4096, 18 /* MADV_WIPEONFORK */, 0, 0, 0) != 0)
+        g_forkmark = NULL; /* no fork mark (kernel < 4.14): the id is asked at every call */
+    else
+        g_forkmark = (volatile uint64_t *)page;
     __atomic_store_n(&g_ready, 1, __ATOMIC_RELEASE);
 }

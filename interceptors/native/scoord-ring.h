@@ -46,9 +46,9 @@
 #define FP_EPOCH_COUNT (1u << 17)
 #define FP_EPOCH_PROBE 32u
 #define FP_SLOT_OFFSET (FP_EPOCH_OFFSET + FP_EPOCH_COUNT * 32u)
-#define FP_SLOT_COUNT 1024u
+#define FP_SLOT_COUNT 512u
 #define FP_SLOT_HEADER 256u
-#define FP_RING_SIZE (512u * 1024u)
+#define FP_RING_SIZE (1024u * 1024u)
 #define FP_SLOT_SIZE (FP_SLOT_HEADER + FP_RING_SIZE)
 #define FP_FILE_SIZE ((uint64_t)FP_SLOT_OFFSET + (uint64_t)FP_SLOT_COUNT * FP_SLOT_SIZE)
 /* The largest INTENT + DONE pair a call may need; a call that needs more goes the ptrace way. */

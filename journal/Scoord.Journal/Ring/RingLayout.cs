@@ -31,9 +31,9 @@ public static class RingLayout
     public const uint EpochCount = 1u << 17;
     public const uint EpochEntrySize = 32;
     public const uint SlotOffset = EpochOffset + (EpochCount * EpochEntrySize);
-    public const uint SlotCount = 1024;
+    public const uint SlotCount = 512;
     public const uint SlotHeaderSize = 256;
-    public const uint RingSize = 512 * 1024;
+    public const uint RingSize = 1024 * 1024;
     public const uint SlotSize = SlotHeaderSize + RingSize;
     public const ulong FileSize = SlotOffset + ((ulong)SlotCount * SlotSize);
     public const uint MaxRecord = 160 * 1024;

@@ -27,13 +27,14 @@ public static unsafe partial class RingRecovery
             byte[] buffer = new byte[RingLayout.MaxRecord];
             uint hwm = ring.SlotHighWater;
             ulong[] tails = new ulong[hwm];
+            var walk = new RingReader.WalkState();
             for (uint i = 0; i < hwm; i++)
             {
                 RingSlot* s = ring.Slot(i);
                 ulong head = Volatile.Read(ref s->Head);
                 ulong tail = Volatile.Read(ref s->Tail);
                 ulong skipped = 0;
-                tails[i] = RingReader.DrainSlot(ring, i, tail, head, buffer, writer, ref stats, ref skipped);
+                tails[i] = RingReader.DrainSlot(ring, i, tail, head, buffer, writer, ref stats, ref skipped, walk);
             }
 
             store.Sequences.AtLeast(ring.Header.Seq);

@@ -22,6 +22,7 @@ internal sealed unsafe partial class RingDrain : IDisposable
     private readonly byte[] _buffer = new byte[RingLayout.MaxRecord];
     private readonly ulong[] _tails = new ulong[RingLayout.SlotCount];
     private readonly ulong[] _skipped = new ulong[RingLayout.SlotCount];
+    private readonly RingReader.WalkState _walk = new();
     private readonly Thread _thread;
     private volatile bool _stop;
     private Action? _wake;
@@ -109,7 +110,7 @@ internal sealed unsafe partial class RingDrain : IDisposable
             _tails[i] = tail;
             if (head != tail)
             {
-                _tails[i] = RingReader.DrainSlot(_ring, i, tail, head, _buffer, _writer, ref _stats, ref _skipped[i]);
+                _tails[i] = RingReader.DrainSlot(_ring, i, tail, head, _buffer, _writer, ref _stats, ref _skipped[i], _walk);
                 moved = true;
             }
         }
