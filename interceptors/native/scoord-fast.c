@@ -1842,10 +1842,10 @@ static long run(struct fp_slot *s, struct call *c, int *handled)
             p1len = fr.disp_len;
             if (fr.deleted)
                 in->iflags |= IF_DELETED;
-            /* The offset decides which blocks need pre-images; a file born in this epoch needs none, and
-             * its INTENT keeps -1 ("the fd's current offset", journal-format.md) instead of an lseek. */
+            /* The offset as the tracer journals it (the fd's position, an lseek), for every file: a file
+             * born in this epoch needs no pre-images, but its records still say where each write went. */
             g_epoch = __atomic_load_n(&H->epoch, __ATOMIC_ACQUIRE);
-            if (c->content && c->offset == -1 && !is_born(fr.st.st_dev, fr.st.st_ino))
+            if (c->content && c->offset == -1)
                 c->offset = S3(SYS_lseek, c->fd, 0, SEEK_CUR);
             if (c->op == OP_COPY_FILE_RANGE && c->out_offset == -1)
                 c->out_offset = c->offset;

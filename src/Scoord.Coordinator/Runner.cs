@@ -257,7 +257,7 @@ public static partial class Runner
 
         try
         {
-            return FastPathSession.Start(store, tracerOptions.Policy, library!, (uint)stdioFast, options.Durability == Durability.SyncPoints, [], logger);
+            return FastPathSession.Start(store, tracerOptions.Policy, library!, (uint)stdioFast, options.Durability == Durability.SyncPoints, tracerOptions.Policy.Untracked, logger);
         }
         catch (Exception e) when (e is ScoordException or IOException or UnauthorizedAccessException)
         {

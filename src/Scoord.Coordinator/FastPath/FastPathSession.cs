@@ -72,7 +72,7 @@ internal sealed unsafe partial class FastPathSession : IDisposable
         IReadOnlyCollection<(ulong Dev, ulong Ino)> unjournaled, ILogger logger)
     {
         byte[] encoded = RingPolicy.Encode(policy.JournalPath, policy.ProtectedDirs, policy.JournalAncestors, unjournaled, policy.Only, policy.Exclude);
-        RingFile ring = RingFile.Create(store.Directory, encoded, store.Sequences.Last, stdioFast, syncPoints, smallFile: 0);
+        RingFile ring = RingFile.Create(store.Directory, encoded, store.Sequences.Last, stdioFast, syncPoints, smallFile: (uint)Undo.UndoCapture.SmallFileBytes);
         store.Sequences.Share(ring.SeqCounter);
         var drain = new RingDrain(ring, store.CreateWriter(), logger);
         drain.Start();
