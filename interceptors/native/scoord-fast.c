@@ -782,6 +782,11 @@ static void release_claims(struct fp_slot *s, uint32_t tid)
 /* Pseudo inode numbers for "an inode may be allocated / freed on this device" (InFlightOps). */
 #define KEY_ALLOC 0xffffffffffffffffULL
 #define KEY_FREE 0xfffffffffffffffeULL
+/* Device 0 (InFlightOps): "an op that can make a path appear is in flight" (rename, mkdir, symlink) and
+ * "an op whose path did not resolve is": never both at once, or the first could make the second's path
+ * appear between its decode and its syscall, which would then change a file without undo data. */
+#define KEY_PATH_MAKER 0xfffffffffffffffdULL
+#define KEY_UNRESOLVED 0xfffffffffffffffcULL
 
 /* ---------------------------------------------------------------------------------------------- */
 /* The epoch table: what was captured in the current undo epoch (EpochTracker)                     */
@@ -1433,6 +1438,70 @@ static int build_xpath(char *dest, int dirfd, const char *rel, size_t n)
  * not handle exactly: a bad pointer, /proc paths, a final symlink the call follows, the journal, a
  * path the kernel will refuse for a reason other than a missing last name.
  */
+/* Whether pr's path still names what resolve_path found: the same object (or still nothing) and the
+ * same parent directory (or still none). */
+static int same_resolution(const struct path_res *pr)
+{
+    struct stat x;
+    long rc = S4(SYS_newfstatat, pr->dirfd, pr->rel, &x, AT_SYMLINK_NOFOLLOW);
+    if (pr->exists ? (rc != 0 || x.st_dev != pr->st.st_dev || x.st_ino != pr->st.st_ino) : rc != -ENOENT)
+        return 0;
+    rc = S4(SYS_newfstatat, pr->dirfd, pr->parent_rel, &x, 0);
+    if (pr->parent_ok ? (rc != 0 || x.st_dev != pr->pst.st_dev || x.st_ino != pr->pst.st_ino) : rc == 0)
+        return 0;
+    return 1;
+}
+
+/* PathResolver.CanonicalParent, in-process: a path with a directory part is journaled under the kernel's
+ * name of its parent directory (a symlinked directory on the way, or ".." after one, is walked by the
+ * kernel), with its last name; a last name "." or ".." names that directory itself. Rewrites disp
+ * (length dl, room bytes) and returns the new length, or 0 to keep the lexical path (no parent). */
+static int canonical_parent(struct scratch *sc, int dirfd, const char *rel, size_t n, char *disp, int dl, uint32_t room)
+{
+    size_t end = n;
+    while (end > 1 && rel[end - 1] == '/')
+        end--;
+    long slash = (long)end - 1;
+    while (slash >= 0 && rel[slash] != '/')
+        slash--;
+    if (slash < 0)
+        return 0; /* no directory part */
+    const char *last = rel + slash + 1;
+    size_t last_len = end - (size_t)slash - 1;
+    int self = (last_len == 1 && last[0] == '.') || (last_len == 2 && last[0] == '.' && last[1] == '.');
+    size_t cut = self ? end : (slash == 0 ? 1 : (size_t)slash);
+    if (cut + 1 > sizeof sc->xp)
+        return 0;
+    fp_memcpy(sc->xp, rel, cut);
+    sc->xp[cut] = 0;
+    long fd = S4(SYS_openat, dirfd, sc->xp, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    char proc[40];
+    proc_fd_path(proc, (int)fd);
+    long len = S4(SYS_readlinkat, AT_FDCWD, proc, sc->named, PATH_BUF);
+    S1(SYS_close, fd);
+    if (len <= 0 || len >= PATH_BUF || sc->named[0] != '/' || ends_with(sc->named, (size_t)len, " (deleted)"))
+        return 0;
+    if (self) {
+        if ((uint32_t)len > room)
+            return 0;
+        fp_memcpy(disp, sc->named, (size_t)len);
+        return (int)len;
+    }
+    int at = dl - 1;
+    while (at >= 0 && disp[at] != '/')
+        at--;
+    int name_len = dl - at - 1;
+    int prefix = len == 1 ? 0 : (int)len;
+    if (name_len <= 0 || (uint32_t)(prefix + 1 + name_len) > room)
+        return 0;
+    __builtin_memmove(disp + prefix + 1, disp + at + 1, (size_t)name_len);
+    fp_memcpy(disp, sc->named, (size_t)prefix);
+    disp[prefix] = '/';
+    return prefix + 1 + name_len;
+}
+
 static int resolve_path(struct scratch *sc, struct path_res *pr, int dirfd, const char *rel, int follow, int content,
                         int second, int removes, char *disp_room, uint32_t room)
 {
@@ -1464,6 +1533,9 @@ static int resolve_path(struct scratch *sc, struct path_res *pr, int dirfd, cons
     int dl = join_path(sc->base, base_len, rel, n, disp_room, (int)room);
     if (dl <= 0 || starts_with(disp_room, (size_t)dl, "/proc/") || (dl == 5 && starts_with(disp_room, 5, "/proc")))
         return V_PTRACE;
+    int canonical = canonical_parent(sc, dirfd, rel, n, disp_room, dl, room);
+    if (canonical > 0)
+        dl = canonical;
     pr->disp_len = (uint32_t)dl;
     if (in_journal(disp_room, dl))
         return V_PTRACE; /* refused (EACCES), and journaled as refused, by the tracer */
@@ -1918,6 +1990,17 @@ static long run(struct fp_slot *s, struct call *c, int *handled)
             if (claim(s, tid, dev, allocates ? KEY_ALLOC : KEY_FREE) != 0 || !claim_free(dev, allocates ? KEY_FREE : KEY_ALLOC))
                 goto fallback;
         }
+        int maker = c->plan == P_CREATE || c->plan == P_RENAME;
+        int unresolved = !pr1->parent_ok || ((c->plan == P_RENAME || c->plan == P_LINK) && !pr2->parent_ok);
+        if (maker && (claim(s, tid, 0, KEY_PATH_MAKER) != 0 || !claim_free(0, KEY_UNRESOLVED)))
+            goto fallback;
+        if (unresolved && (claim(s, tid, 0, KEY_UNRESOLVED) != 0 || !claim_free(0, KEY_PATH_MAKER)))
+            goto fallback;
+        /* The paths were resolved before the claims: a call of another process that finished in between
+         * may have renamed or replaced what they name. With the claims held nothing can any more, so a
+         * path that resolves differently now goes the ptrace way (as the tracer decodes and admits at once). */
+        if (!same_resolution(pr1) || ((c->plan == P_RENAME || c->plan == P_LINK) && !same_resolution(pr2)))
+            goto fallback;
     }
 
     /* The paths into the record, path2 right after path. */
