@@ -1,4 +1,4 @@
-using RocksDbSharp;
+using Scoord.Journal.Rocks;
 using Scoord.Interceptors.Syscalls;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
@@ -334,7 +334,7 @@ public sealed partial class JournalReader
     {
         try
         {
-            Native.Instance.rocksdb_iter_get_error(it.Handle);
+            it.CheckError();
         }
         catch (RocksDbException e)
         {

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using RocksDbSharp;
+using Scoord.Journal.Rocks;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
 
@@ -141,7 +141,7 @@ public sealed partial class JournalWriter : IDisposable
             // itself, rather than relying on an empty batch being written to it.
             try
             {
-                Native.Instance.rocksdb_flush_wal(_db.Handle, 1);
+                _db.FlushWal(sync: true);
                 return true;
             }
             catch (RocksDbException e)

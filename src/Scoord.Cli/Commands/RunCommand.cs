@@ -74,6 +74,12 @@ internal sealed class RunCommand
         HelpName = "PROVIDER",
     };
 
+    private readonly Option<bool> _noFastPath = new("--no-fastpath")
+    {
+        Description = "Journal through ptrace only, without the in-process fast path (the mode for untrusted programs; also SCOORD_NO_FASTPATH=1)",
+        Arity = ArgumentArity.Zero,
+    };
+
     private readonly Argument<string[]> _program = new("command")
     {
         Description = "The program and its arguments (after --, passed verbatim)",
@@ -96,6 +102,7 @@ internal sealed class RunCommand
             _exclude,
             _only,
             _journalStdio,
+            _noFastPath,
             _program,
         };
         Command.SetAction(parseResult => _app.Execute(parseResult, "run", context => Execute(parseResult, context), context => BuildOptions(parseResult, context)));
@@ -133,6 +140,7 @@ internal sealed class RunCommand
             JournalStdio = parseResult.GetValue(_journalStdio),
             Durability = ParseDurability(durability),
             CheckpointEvery = every is null ? null : DurationParser.Parse("--checkpoint-every", every),
+            NoFastPath = parseResult.GetValue(_noFastPath),
         };
         return WithSynchronizerOptions(parseResult, options);
     }

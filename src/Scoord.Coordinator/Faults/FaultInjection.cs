@@ -25,6 +25,9 @@ public static class FaultInjection
         "checkpoint-after-record",
         "rollback-midway",
         "tracee-kill-before-completion",
+        "drain-before-commit",
+        "hook-after-intent",
+        "hook-after-syscall",
     ];
 
     /// <summary>The armed point (<see cref="FaultPoint.None"/> when unset).</summary>

@@ -80,8 +80,9 @@ internal sealed unsafe class Launcher : IDisposable
     /// it also gets a process group of its own (the joining `scoord run` forwards its terminal's
     /// signals to that group). Null for the first program, which shares scoord's.
     /// </param>
+    /// <param name="fastPath">The fast path's library and ring directory (`--fastpath LIB DIR`), or null for ptrace only.</param>
     public void Spawn(string launcherPath, string programPath, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment,
-        string? protectDirectory = null, bool debug = false, JoinedStdio? joined = null)
+        string? protectDirectory = null, bool debug = false, JoinedStdio? joined = null, (string Library, string Directory)? fastPath = null)
     {
         int* fds = stackalloc int[2];
         if (Interop.Libc.pipe2(fds, Interop.Libc.O_CLOEXEC) != 0)
@@ -104,6 +105,13 @@ internal sealed unsafe class Launcher : IDisposable
         {
             args.Add("--protect");
             args.Add(protectDirectory);
+        }
+
+        if (fastPath is { } fp)
+        {
+            args.Add("--fastpath");
+            args.Add(fp.Library);
+            args.Add(fp.Directory);
         }
 
         if (debug)

@@ -52,11 +52,20 @@ internal sealed unsafe partial class Tracer : ITraceLoop
         var hook = new CheckpointHook(options.OnCheckpoint, _tracees, ingest);
         _commit = new GroupCommit(ingest, _tracees, _resumer, _inFlight, options.Durability);
         _group = new ApplicationGroup(options, _tracees, _doorbell, logger);
-        _barrier = new CheckpointBarrier(_tracees, _resumer, _commit, ingest, mappings, hook, _doorbell, this, logger);
+        FastPath.FastPathSession? fastPath = options.FastPath;
+        _barrier = new CheckpointBarrier(_tracees, _resumer, _commit, ingest, mappings, hook, _doorbell, this, fastPath, logger);
         var appCheckpoints = new AppCheckpoints(options.AppCheckpointGlobs, ingest, _resumer, _barrier, logger);
-        var stdioGuard = new StdioGuard(decode, _resumer, logger);
-        _syscalls = new SyscallStops(options, decode, ingest, _inFlight, _commit, _resumer, stdioGuard, appCheckpoints, logger);
-        _processes = new ProcessEvents(_tracees, ingest, _resumer, _inFlight, mappings, _group);
+        var stdioGuard = new StdioGuard(decode, _resumer, fastPath, logger);
+        PreloadKeeper? preload = fastPath is null ? null : new PreloadKeeper(fastPath.LibraryPath, fastPath.Directory, _resumer, logger);
+        _syscalls = new SyscallStops(options, decode, ingest, _inFlight, _commit, _resumer, stdioGuard, appCheckpoints, fastPath, preload, logger);
+        _processes = new ProcessEvents(_tracees, ingest, _resumer, _inFlight, mappings, _group, fastPath);
+        if (fastPath is not null)
+        {
+            // One order for both producers; calls parked behind a hook's claim are looked at again when the drain rings.
+            _inFlight.Ring = fastPath;
+            ingest.SharePathOps(fastPath.Ring.PathOpsCounter);
+            fastPath.WakeWhen(() => _inFlight.RingParked > 0, _doorbell.Ring);
+        }
     }
 
     /// <summary>Checkpoints of the running application group (the control socket and --checkpoint-every call it).</summary>
@@ -266,6 +275,7 @@ internal sealed unsafe partial class Tracer : ITraceLoop
         {
             _barrier.ServeRequests();
             _group.ServeWork(); // joins and status requests of the application group
+            RetryParked(); // calls parked behind a hook's claim (the fast path's drain rings for them)
         }
 
         _doorbell.Resume();

@@ -25,4 +25,6 @@ internal sealed class TracerOptions
     public IReadOnlyList<string> Command { get; init; } = [];
     /// <summary>The journal directory to make read-only in the app's mount namespace (`--protect`), or null; also for programs that join the group.</summary>
     public string? MountProtect { get; init; }
+    /// <summary>The in-process fast path of this run, or null (ptrace only: --no-fastpath).</summary>
+    public FastPath.FastPathSession? FastPath { get; set; }
 }
