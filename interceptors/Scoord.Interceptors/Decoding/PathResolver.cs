@@ -208,7 +208,7 @@ internal static unsafe class PathResolver
         else
         {
             int prefix = dirfd == AT_FDCWD ? ProcPath.Format(sb, tid, "cwd"u8) : ProcPath.FormatFd(sb, tid, dirfd);
-            baseLen = ProcPath.ReadLink(sb.AsSpan(0, prefix + 1), ctx.Base);
+            baseLen = LongPath.ReadLink(sb.AsSpan(0, prefix + 1), ctx.Base); // deeper than PATH_MAX too
             if (baseLen < 0)
             {
                 baseLen = 0;
@@ -311,8 +311,7 @@ internal static unsafe class PathResolver
             return 0;
         }
 
-        int n = ProcPath.FormatFd(ctx.Proc, Environment.ProcessId, fd);
-        int len = ProcPath.ReadLink(ctx.Proc.AsSpan(0, n + 1), ctx.Base);
+        int len = LongPath.DirectoryName(fd, ctx.Base);
         close(fd);
         if (len <= 0 || ctx.Base[0] != (byte)'/' || ctx.Base.AsSpan(0, len).EndsWith(" (deleted)"u8))
         {

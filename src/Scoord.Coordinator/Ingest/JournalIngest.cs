@@ -282,7 +282,7 @@ internal sealed unsafe partial class JournalIngest
             }
         }
 
-        int dparent = PathNormalizer.ParentLength(display);
+        int dparent = display.IsEmpty ? 0 : PathNormalizer.ParentLength(display);
         _capture.CaptureState(seq, ref part, UndoRole.Parent, _statPath.AsSpan(0, cut + 1), display[..dparent], true, false, firstTouchOnly: true, recordAbsent: false);
     }
 
