@@ -354,69 +354,94 @@ internal static unsafe class PathResolver
     private static int ResolveFinalSymlink(DecodeContext ctx, byte[] sb, ref int statLen, byte[] dest, int destLen)
     {
         byte[] target = ctx.Base;
-        int n;
         fixed (byte* sp = sb)
         fixed (byte* d = target)
         {
             if (realpath(sp, d) != null)
             {
-                n = new ReadOnlySpan<byte>(d, target.Length).IndexOf((byte)0);
-            }
-            else
-            {
-                // Dangling: the kernel follows the chain of links to the name it will create (or fail
-                // on), so do the same: readlink and join with the link's directory (display form), again
-                // while the result is itself a symlink, at most as many times as the kernel does (40).
-                Span<byte> text = stackalloc byte[DecodeContext.PathMax];
-                Span<byte> link = stackalloc byte[DecodeContext.PathMax + 1];
-                int tl;
-                fixed (byte* tp = text)
-                {
-                    tl = (int)readlink(sp, tp, DecodeContext.PathMax);
-                }
-
-                if (tl <= 0)
+                int n = new ReadOnlySpan<byte>(d, target.Length).IndexOf((byte)0);
+                if (n + 1 > sb.Length || n > dest.Length)
                 {
                     return 0;
                 }
 
-                int dir = PathNormalizer.ParentLength(dest.AsSpan(0, destLen));
-                n = PathNormalizer.Join(dest.AsSpan(0, dir), text[..tl], target);
-                for (int hop = 1; n > 0 && n < link.Length && hop < 40; hop++)
-                {
-                    target.AsSpan(0, n).CopyTo(link);
-                    link[n] = 0;
-                    fixed (byte* lp = link)
-                    fixed (byte* tp = text)
-                    {
-                        tl = (int)readlink(lp, tp, DecodeContext.PathMax);
-                    }
-
-                    if (tl <= 0)
-                    {
-                        break; // not a symlink (or not there): the end of the chain
-                    }
-
-                    dir = PathNormalizer.ParentLength(link[..n]);
-                    n = PathNormalizer.Join(link[..dir], text[..tl], target);
-                }
-
-                if (n <= 0)
-                {
-                    return 0;
-                }
+                target.AsSpan(0, n).CopyTo(dest);
+                target.AsSpan(0, n).CopyTo(sb);
+                sb[n] = 0;
+                statLen = n;
+                return n;
             }
         }
 
-        if (n + 1 > sb.Length || n > dest.Length)
+        return FollowChain(ctx, sb, ref statLen, dest, destLen);
+    }
+
+    /// <summary>
+    /// Dangling (or too long for realpath): the kernel follows the chain of links to the name it will create
+    /// (or fail on), so do the same: readlink and join with the link's directory, again while the result is
+    /// itself a symlink, at most as many times as the kernel does (40). Both forms are followed side by side:
+    /// the stat form (the link's directory as scoord reaches it, "/proc/TID/cwd/..." for relative paths, so
+    /// it stays short below a directory deeper than PATH_MAX) and the display form (absolute, any length).
+    /// </summary>
+    private static int FollowChain(DecodeContext ctx, byte[] sb, ref int statLen, byte[] dest, int destLen)
+    {
+        Span<byte> text = stackalloc byte[DecodeContext.PathMax];
+        byte[] stat = new byte[sb.Length]; // rare path: a symlink the op follows that realpath cannot resolve
+        byte[] display = ctx.Base;
+        sb.AsSpan(0, statLen + 1).CopyTo(stat);
+        int sLen = statLen;
+        dest.AsSpan(0, destLen).CopyTo(display);
+        int dLen = destLen;
+        bool moved = false;
+        for (int hop = 0; hop < 40; hop++)
+        {
+            int tl;
+            fixed (byte* lp = stat)
+            fixed (byte* tp = text)
+            {
+                tl = (int)readlink(lp, tp, DecodeContext.PathMax);
+            }
+
+            if (tl <= 0)
+            {
+                break; // not a symlink (or not there): the end of the chain
+            }
+
+            ReadOnlySpan<byte> t = text[..tl];
+            int sDir = stat.AsSpan(0, sLen).LastIndexOf((byte)'/');
+            int dDir = PathNormalizer.ParentLength(display.AsSpan(0, dLen));
+            int nd = PathNormalizer.Join(t[0] == (byte)'/' ? default : display.AsSpan(0, dDir), t, dest);
+            int ns = t[0] == (byte)'/' ? tl : sDir + 1 + tl;
+            if (nd <= 0 || ns + 1 > stat.Length)
+            {
+                return 0;
+            }
+
+            if (t[0] == (byte)'/')
+            {
+                t.CopyTo(stat);
+            }
+            else
+            {
+                stat[sDir] = (byte)'/';
+                t.CopyTo(stat.AsSpan(sDir + 1));
+            }
+
+            stat[ns] = 0;
+            sLen = ns;
+            dest.AsSpan(0, nd).CopyTo(display);
+            dLen = nd;
+            moved = true;
+        }
+
+        if (!moved || dLen > dest.Length)
         {
             return 0;
         }
 
-        target.AsSpan(0, n).CopyTo(dest);
-        target.AsSpan(0, n).CopyTo(sb);
-        sb[n] = 0;
-        statLen = n;
-        return n;
+        display.AsSpan(0, dLen).CopyTo(dest);
+        stat.AsSpan(0, sLen + 1).CopyTo(sb);
+        statLen = sLen;
+        return dLen;
     }
 }
