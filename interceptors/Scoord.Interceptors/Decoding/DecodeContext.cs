@@ -31,4 +31,23 @@ internal sealed class DecodeContext(DecodePolicy policy)
 
     /// <summary>/proc/PID/fd/N of scoord's own copy of an fd.</summary>
     internal readonly byte[] Proc = new byte[64];
+
+    // Directories opened to shorten stat paths that would pass PATH_MAX ("/proc/TID/cwd/" + a relative path
+    // the kernel accepts): kept open until overwritten, so that the exit stop's post-states (which copy
+    // the stat path) still resolve. Rare: a ring, the oldest closed when it wraps.
+    private readonly int[] _kept = new int[256];
+    private int _keptNext;
+
+    /// <summary>Keeps <paramref name="fd"/> open for a while (see the ring above).</summary>
+    internal void Keep(int fd)
+    {
+        int old = _kept[_keptNext];
+        if (old > 0)
+        {
+            Interop.Libc.close(old);
+        }
+
+        _kept[_keptNext] = fd;
+        _keptNext = (_keptNext + 1) % _kept.Length;
+    }
 }

@@ -214,9 +214,16 @@ internal static unsafe class PathResolver
                 baseLen = 0;
             }
 
-            sb[prefix] = (byte)'/';
-            rel.CopyTo(sb.AsSpan(prefix + 1));
-            statLen = prefix + 1 + rel.Length;
+            if (prefix + 1 + rel.Length >= DecodeContext.PathMax && ShortenedStatPath(ctx, sb, prefix, rel) is int shortened and > 0)
+            {
+                statLen = shortened;
+            }
+            else
+            {
+                sb[prefix] = (byte)'/';
+                rel.CopyTo(sb.AsSpan(prefix + 1));
+                statLen = prefix + 1 + rel.Length;
+            }
         }
 
         while (statLen > 1 && sb[statLen - 1] == (byte)'/')
@@ -226,6 +233,58 @@ internal static unsafe class PathResolver
 
         sb[statLen] = 0;
         return statLen;
+    }
+
+    /// <summary>
+    /// A relative path the kernel accepts (under PATH_MAX) but that passes PATH_MAX once below
+    /// "/proc/TID/cwd/" (or fd/N): open its leading directories (relative to that magic link, following what
+    /// the kernel follows) and name the rest below "/proc/self/fd/K/". Returns the new length, or 0 when they
+    /// cannot be opened (the kernel fails the call the same way; the path is then recorded as not found).
+    /// </summary>
+    private static int ShortenedStatPath(DecodeContext ctx, byte[] sb, int prefix, ReadOnlySpan<byte> rel)
+    {
+        // The rest after the cut must fit after "/proc/self/fd/NNNNNNNNNN/".
+        int from = Math.Max(0, rel.Length - (DecodeContext.PathMax - 40));
+        int cut = rel[from..].IndexOf((byte)'/');
+        if (cut < 0)
+        {
+            return 0;
+        }
+
+        cut += from;
+        if (cut == 0)
+        {
+            return 0;
+        }
+
+        Span<byte> head = stackalloc byte[cut + 1];
+        rel[..cut].CopyTo(head);
+        head[cut] = 0;
+        int dir, fd;
+        fixed (byte* sp = sb)
+        fixed (byte* h = head)
+        {
+            sb[prefix] = 0;
+            dir = open(sp, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+            if (dir < 0)
+            {
+                return 0;
+            }
+
+            fd = openat(dir, h, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+            close(dir);
+        }
+
+        if (fd < 0)
+        {
+            return 0;
+        }
+
+        ctx.Keep(fd);
+        int n = ProcPath.FormatFd(sb, Environment.ProcessId, fd);
+        ReadOnlySpan<byte> rest = rel[cut..]; // starts with '/'
+        rest.CopyTo(sb.AsSpan(n));
+        return n + rest.Length;
     }
 
     /// <summary>
