@@ -44,4 +44,13 @@ public enum FaultPoint : byte
 
     /// <summary><c>hook-after-syscall</c>: as hook-after-intent, after the syscall ran and before its DONE record.</summary>
     HookAfterSyscall,
+
+    /// <summary>
+    /// <c>decode-throw</c>: not a crash of scoord: the N-th seccomp stop that reaches the decoder throws, as a bug in
+    /// a decoder would. Fault isolation must fail that one op (EIO) and trace on.
+    /// </summary>
+    DecodeThrow,
+
+    /// <summary><c>complete-throw</c>: the N-th syscall-exit stop of a journaled op throws before its completion is recorded.</summary>
+    CompleteThrow,
 }

@@ -119,6 +119,28 @@ internal sealed unsafe partial class JournalIngest
         return part;
     }
 
+    /// <summary>A stop begins: what it appends can be dropped (<see cref="AbandonStop"/>) if scoord fails while handling it.</summary>
+    public void BeginStop() => _writer.Mark();
+
+    /// <summary>
+    /// scoord failed while handling a stop: drop the records it appended (the rest of the batch stays), and
+    /// forget what was captured in the epoch (some of it was in the dropped part: everything is captured afresh).
+    /// </summary>
+    public void AbandonStop()
+    {
+        _writer.DiscardSinceMark();
+        _capture.Epoch.ForgetAll();
+        _lastFdPost.Clear();
+    }
+
+    /// <summary>The record of a fault of scoord's (flags Refused|Fault), its description as path2, under the next sequence number.</summary>
+    public ulong Fault(in OpIntent intent, ReadOnlySpan<byte> description)
+    {
+        ulong seq = Sequences.Next();
+        _writer.AppendIntent(seq, intent, default, description);
+        return seq;
+    }
+
     /// <summary>The kernel's answer for the intent <paramref name="seq"/>.</summary>
     public void Completion(ulong seq, in OpCompletion completion) => _writer.AppendCompletion(seq, completion);
 
@@ -269,7 +291,7 @@ internal sealed unsafe partial class JournalIngest
             }
         }
 
-        int dparent = PathNormalizer.ParentLength(display);
+        int dparent = display.IsEmpty ? 0 : PathNormalizer.ParentLength(display);
         _capture.CaptureState(seq, ref part, UndoRole.Parent, _statPath.AsSpan(0, cut + 1), display[..dparent], true, false, firstTouchOnly: true, recordAbsent: false);
     }
 

@@ -39,8 +39,24 @@ internal sealed unsafe partial class SyscallStops(
     // Filled by PTRACE_GET_SYSCALL_INFO at each stop (one tracer thread: never shared).
     private Interop.PtraceSyscallInfo _info;
 
+    /// <summary>Where a failure of scoord's own while handling a stop ends: the op fails, the program goes on.</summary>
+    public FaultIsolation Faults { get; } = new(ingest, inFlight, commit, resumer, logger);
+
     /// <summary>PTRACE_EVENT_SECCOMP: a syscall the filter stopped, before the kernel runs it.</summary>
     public void OnSeccomp(Tracee t)
+    {
+        ingest.BeginStop();
+        try
+        {
+            Seccomp(t);
+        }
+        catch (Exception e)
+        {
+            Faults.AtEntry(t, _info, e);
+        }
+    }
+
+    private void Seccomp(Tracee t)
     {
         if (t.State == TraceeState.InjectingGuard)
         {
@@ -141,6 +157,11 @@ internal sealed unsafe partial class SyscallStops(
         fixed (ulong* src = _info.args)
         {
             new ReadOnlySpan<ulong>(src, 6).CopyTo(args);
+        }
+
+        if (FaultInjection.Fires(FaultPoint.DecodeThrow, entry.Name))
+        {
+            throw new InvalidOperationException("fault point decode-throw reached");
         }
 
         var tracee = new PtraceTracee(t);
@@ -370,6 +391,19 @@ internal sealed unsafe partial class SyscallStops(
     /// <summary>A syscall-exit stop (or, for an injected call, its entry).</summary>
     public void OnSyscallExit(Tracee t)
     {
+        ingest.BeginStop();
+        try
+        {
+            SyscallExit(t);
+        }
+        catch (Exception e)
+        {
+            Faults.AtExit(t, _info, e);
+        }
+    }
+
+    private void SyscallExit(Tracee t)
+    {
         fixed (Interop.PtraceSyscallInfo* info = &_info)
         {
             ptrace(PTRACE_GET_SYSCALL_INFO, t.Tid, sizeof(Interop.PtraceSyscallInfo), (nint)info);
@@ -410,6 +444,11 @@ internal sealed unsafe partial class SyscallStops(
             kill(t.Tid, SIGKILL);
             ptrace(PTRACE_CONT, t.Tid, 0, 0);
             return true;
+        }
+
+        if (FaultInjection.Fires(FaultPoint.CompleteThrow, OpNames.Name(t.Pending.Op)))
+        {
+            throw new InvalidOperationException("fault point complete-throw reached");
         }
 
         PendingCall pending = t.Pending;

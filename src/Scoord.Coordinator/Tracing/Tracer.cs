@@ -68,6 +68,9 @@ internal sealed unsafe partial class Tracer : ITraceLoop
         }
     }
 
+    /// <summary>Faults of scoord's isolated so far (each failed one op of the program).</summary>
+    public int Faults => _syscalls.Faults.Count;
+
     /// <summary>Checkpoints of the running application group (the control socket and --checkpoint-every call it).</summary>
     public ICheckpointTaker Checkpoints => _barrier;
 
@@ -152,10 +155,26 @@ internal sealed unsafe partial class Tracer : ITraceLoop
         }
     }
 
-    /// <summary>One stop of a tracee: exits, group-stops, syscall stops, ptrace events, signals.</summary>
+    /// <summary>
+    /// One stop of a tracee: exits, group-stops, syscall stops, ptrace events, signals. An exception of scoord's
+    /// while handling it never leaves the loop (the tracees would die with scoord): <see cref="FaultIsolation"/>.
+    /// </summary>
     public void HandleStop(int tid, int status)
     {
         _stops++;
+        try
+        {
+            Dispatch(tid, status);
+        }
+        catch (Exception e)
+        {
+            // Syscall stops isolate their own faults (the op fails); this is any other stop: trace on.
+            _syscalls.Faults.Elsewhere(_tracees.TryGet(tid, out Tracee t) ? t : null, tid, e);
+        }
+    }
+
+    private void Dispatch(int tid, int status)
+    {
         if (WIFEXITED(status) || WIFSIGNALED(status))
         {
             _processes.OnExit(tid, status);

@@ -138,7 +138,7 @@ public sealed class FaultPointTests
         t.Cli.Environment["SCOORD_FAULT"] = "run-after-intnet";
         CliResult run = t.Sh("echo a > f");
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Equal("scoord: warning: SCOORD_FAULT=run-after-intnet names no fault point (known: run-before-commit, run-after-intent, run-before-completion, checkpoint-before-record, checkpoint-after-record, rollback-midway, tracee-kill-before-completion, drain-before-commit, hook-after-intent, hook-after-syscall); nothing is armed", Assert.Single(run.StderrLines));
+        Assert.Equal("scoord: warning: SCOORD_FAULT=run-after-intnet names no fault point (known: run-before-commit, run-after-intent, run-before-completion, checkpoint-before-record, checkpoint-after-record, rollback-midway, tracee-kill-before-completion, drain-before-commit, hook-after-intent, hook-after-syscall, decode-throw, complete-throw); nothing is armed", Assert.Single(run.StderrLines));
         Assert.Equal("a\n", File.ReadAllText(t.Path("f")));
     }
 

@@ -41,7 +41,7 @@ internal static class ExactnessCheck
     /// Cases evaluated at once (FsCheck's parallel run; each case is its own set of processes, trees and
     /// journal). SCOORD_PROPERTY_PARALLEL overrides it; shrinking is sequential either way.
     /// </param>
-    public static void Run(string name, Arbitrary<ExactProgram> programs, int cases, Func<ExactProgram, string?> evaluate, ITestOutputHelper output, Func<string>? summary = null, int parallel = 1)
+    public static void Run<TProgram>(string name, Arbitrary<TProgram> programs, int cases, Func<TProgram, string?> evaluate, ITestOutputHelper output, Func<string>? summary = null, int parallel = 1)
     {
         string? smallestFailure = null;
         int evaluations = 0, shrinkEvaluations = 0;
@@ -49,7 +49,7 @@ internal static class ExactnessCheck
         var total = Stopwatch.StartNew();
         TimeSpan budget = ShrinkBudget;
         var gate = new object();
-        Property property = Prop.ForAll(programs, (ExactProgram program) =>
+        Property property = Prop.ForAll(programs, (TProgram program) =>
         {
             lock (gate)
             {
