@@ -59,6 +59,9 @@ internal static unsafe partial class RocksNative
     [LibraryImport(Lib)] internal static partial nint rocksdb_writebatch_create();
     [LibraryImport(Lib)] internal static partial void rocksdb_writebatch_destroy(nint b);
     [LibraryImport(Lib)] internal static partial void rocksdb_writebatch_clear(nint b);
+    [LibraryImport(Lib)] internal static partial void rocksdb_writebatch_set_save_point(nint b);
+    [LibraryImport(Lib)] internal static partial void rocksdb_writebatch_rollback_to_save_point(nint b, nint* errptr);
+    [LibraryImport(Lib)] internal static partial void rocksdb_writebatch_pop_save_point(nint b, nint* errptr);
     [LibraryImport(Lib)] internal static partial void rocksdb_writebatch_put_cf(nint b, nint cf, byte* key, nuint klen, byte* val, nuint vlen);
     [LibraryImport(Lib)] internal static partial void rocksdb_writebatch_delete_cf(nint b, nint cf, byte* key, nuint klen);
     [LibraryImport(Lib)] internal static partial void rocksdb_writebatch_delete_range_cf(nint b, nint cf, byte* start, nuint startlen, byte* end, nuint endlen);

@@ -43,6 +43,25 @@ public sealed unsafe class WriteBatch : IDisposable
 
     public void Clear() => rocksdb_writebatch_clear(_handle);
 
+    /// <summary>Marks the batch as it is now; <see cref="RollbackToSavePoint"/> drops what is appended after it.</summary>
+    public void SetSavePoint() => rocksdb_writebatch_set_save_point(_handle);
+
+    /// <summary>Drops the records appended since the last save point, and that save point.</summary>
+    public void RollbackToSavePoint()
+    {
+        nint err = 0;
+        rocksdb_writebatch_rollback_to_save_point(_handle, &err);
+        Rocks.Check(err);
+    }
+
+    /// <summary>Forgets the last save point, keeping what was appended.</summary>
+    public void PopSavePoint()
+    {
+        nint err = 0;
+        rocksdb_writebatch_pop_save_point(_handle, &err);
+        Rocks.Check(err);
+    }
+
     public void Dispose()
     {
         if (_handle != 0)
