@@ -580,7 +580,7 @@ def main():
     for name in names:
         if name not in TIMED and name not in MEASURED:
             ap.error(f"unknown workload {name}; known: {','.join(ALL)}")
-    scoord = args.scoord or publish()
+    scoord = os.path.abspath(args.scoord) if args.scoord else publish()  # workloads run in their own cwd
     ctx = Context(scoord, args.runs)
     started = datetime.datetime.now(datetime.timezone.utc)
     load0 = os.getloadavg()[0]
