@@ -546,7 +546,10 @@ static int fd_path(int fd, const struct stat *st, char *dest, int cap)
     long r = S4(SYS_readlinkat, AT_FDCWD, proc, dest, cap);
     if (r < 0 || r >= cap)
         return -1;
-    if (e)
+    /* Never a removed file's name: its inode is freed with its last fd, and a file made next may get the
+     * same fd number and the same inode number with no name change in between (seen: a write to a new
+     * file journaled under the removed name, which rollback then found by identity outside the tree). */
+    if (e && !ends_with(dest, (size_t)r, " (deleted)"))
         cache_put(e, st->st_dev, st->st_ino, gen, dest, (int)r);
     return (int)r;
 }
@@ -1963,6 +1966,9 @@ static long run(struct fp_slot *s, struct call *c, int *handled)
     if (v == V_PTRACE)
         return 0;
     if (v == V_PASS) {
+        /* A removal out of the journal's scope frees inode numbers too: names cached by fd may go stale. */
+        if (c->plan == P_REMOVE || c->plan == P_RENAME)
+            __atomic_add_fetch(&H->names_gen, 1, __ATOMIC_SEQ_CST);
         *handled = 1;
         return stub_call(c); /* not journaled (a pipe, a tty, /proc, out of scope): as without scoord */
     }

@@ -580,7 +580,7 @@ def main():
     for name in names:
         if name not in TIMED and name not in MEASURED:
             ap.error(f"unknown workload {name}; known: {','.join(ALL)}")
-    scoord = args.scoord or publish()
+    scoord = os.path.abspath(args.scoord) if args.scoord else publish()  # workloads run in their own cwd
     ctx = Context(scoord, args.runs)
     started = datetime.datetime.now(datetime.timezone.utc)
     load0 = os.getloadavg()[0]
@@ -607,7 +607,7 @@ def main():
             print(f"| {r[0]} | {r[1]:.3f} | {r[2]:.3f} | {r[3]:.3f} | {r[4]:.3f} | {r[5]:.3f} | {r[6]:.2f} | {r[7]:.2f} | {r[8]:.2f} | {r[9]} |")
         print()
     if ctx.measure_rows:
-        print("| measure | figure | what | issue 5 target | result |")
+        print("| measure | figure | what | target | result |")
         print("|---|---|---|---|---|")
         for r in ctx.measure_rows:
             print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} |")
