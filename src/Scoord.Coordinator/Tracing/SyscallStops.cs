@@ -45,9 +45,9 @@ internal sealed unsafe partial class SyscallStops(
     /// <summary>PTRACE_EVENT_SECCOMP: a syscall the filter stopped, before the kernel runs it.</summary>
     public void OnSeccomp(Tracee t)
     {
-        ingest.BeginStop();
         try
         {
+            ingest.BeginStop();
             Seccomp(t);
         }
         catch (Exception e)
@@ -391,9 +391,9 @@ internal sealed unsafe partial class SyscallStops(
     /// <summary>A syscall-exit stop (or, for an injected call, its entry).</summary>
     public void OnSyscallExit(Tracee t)
     {
-        ingest.BeginStop();
         try
         {
+            ingest.BeginStop();
             SyscallExit(t);
         }
         catch (Exception e)
