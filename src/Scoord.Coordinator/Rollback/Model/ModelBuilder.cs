@@ -283,6 +283,20 @@ internal sealed class ModelBuilder
     {
         JournalEntry e = op.Entry;
         string? from = e.PathText, to = e.Path2Text;
+        if (op.IsExchange)
+        {
+            // A name the journal had not seen yet held, before the exchange, what the other name holds after it.
+            if (At(to) is null && op.Find(UndoKind.PostState, UndoRole.Object) is { Existed: true } nowAtFrom)
+            {
+                Observe(to, Id(nowAtFrom), null);
+            }
+
+            if (At(from) is null && op.Find(UndoKind.PostState, UndoRole.Second) is { Existed: true } nowAtTo)
+            {
+                Observe(from, Id(nowAtTo), null);
+            }
+        }
+
         TrackedObject? moved = At(from) ?? Known(op.MovedId);
         if (op.IsExchange)
         {
