@@ -1534,8 +1534,8 @@ static int resolve_path(struct scratch *sc, struct path_res *pr, int dirfd, cons
     if (rel[0] != '/' && (base_len = base_path(dirfd, sc->base, PATH_BUF)) <= 0)
         return V_PTRACE;
     int dl = join_path(sc->base, base_len, rel, n, disp_room, (int)room);
-    if (dl <= 0 || starts_with(disp_room, (size_t)dl, "/proc/") || (dl == 5 && starts_with(disp_room, 5, "/proc")))
-        return V_PTRACE;
+    if (dl <= 0 || dl >= PATH_BUF - 1 || starts_with(disp_room, (size_t)dl, "/proc/") || (dl == 5 && starts_with(disp_room, 5, "/proc")))
+        return V_PTRACE; /* an absolute name past PATH_MAX: the tracer walks it with directory fds */
     int canonical = canonical_parent(sc, dirfd, rel, n, disp_room, dl, room);
     if (canonical > 0)
         dl = canonical;

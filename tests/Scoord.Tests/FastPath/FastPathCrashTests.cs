@@ -17,6 +17,7 @@ public sealed class FastPathCrashTests
         var e = new Dictionary<string, string>(env ?? [], StringComparer.Ordinal);
         ProcessStartInfo psi = ScoordProcess.StartInfo(f.Run.Journal, f.Run.Tree.Path, args);
         psi.Environment.Remove("SCOORD_NO_FASTPATH");
+        psi.Environment["SCOORD_FASTPATH"] = "1";
         foreach ((string k, string v) in e)
         {
             psi.Environment[k] = v;

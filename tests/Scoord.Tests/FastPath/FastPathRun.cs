@@ -13,6 +13,7 @@ public sealed partial class FastPathRun : IDisposable
     public FastPathRun()
     {
         Run.Cli.Environment["SCOORD_NO_FASTPATH"] = null;
+        Run.Cli.Environment["SCOORD_FASTPATH"] = "1";
     }
 
     public TracedRun Run { get; } = new();

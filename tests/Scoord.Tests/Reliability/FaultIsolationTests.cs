@@ -33,6 +33,7 @@ public sealed class FaultIsolationTests
         Assert.Equal(0, t.Cli.Run("checkpoint", "--name", "before").ExitCode);
         string script = t.JournalTree.WriteFile("prog.py", Program);
 
+        t.Cli.Environment["SCOORD_NO_FASTPATH"] = "1"; // the fault points are in the tracer: calls the fast path's hooks journal never reach them
         t.Cli.Environment["SCOORD_FAULT"] = "decode-throw:mkdir@3"; // the decoder throws at the third mkdir
         CliResult run = t.Run("python3", "-B", script);
         t.Cli.Environment.Remove("SCOORD_FAULT");
@@ -76,6 +77,7 @@ public sealed class FaultIsolationTests
         Assert.Equal(0, t.Cli.Run("checkpoint", "--name", "before").ExitCode);
         string script = t.JournalTree.WriteFile("prog.py", Program);
 
+        t.Cli.Environment["SCOORD_NO_FASTPATH"] = "1"; // the fault points are in the tracer: calls the fast path's hooks journal never reach them
         t.Cli.Environment["SCOORD_FAULT"] = "complete-throw:mkdir@2"; // at the exit stop: the mkdir ran
         CliResult run = t.Run("python3", "-B", script);
         t.Cli.Environment.Remove("SCOORD_FAULT");

@@ -32,6 +32,7 @@ public sealed class FaultPointTests
         if (drain)
         {
             t.Cli.Environment["SCOORD_NO_FASTPATH"] = null;
+            t.Cli.Environment["SCOORD_FASTPATH"] = "1";
         }
 
         t.Cli.Environment["SCOORD_FAULT"] = fault;

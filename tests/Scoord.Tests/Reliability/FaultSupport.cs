@@ -37,6 +37,7 @@ internal static class FaultSupport
         if (fastPath)
         {
             psi.Environment.Remove("SCOORD_NO_FASTPATH");
+            psi.Environment["SCOORD_FASTPATH"] = "1";
         }
 
         if (fault is not null)
