@@ -54,7 +54,7 @@ public sealed class RollbackSymlinkTests
         Assert.True(File.ResolveLinkTarget(t.Path("dir/sub"), false) is not null, "dir/sub is still the planted symlink");
         if (force)
         {
-            Assert.Contains(rollback.StderrLines, l => l.Contains("not followed", StringComparison.Ordinal));
+            Assert.Contains(rollback.StderrLines, l => l.Contains("not followed", StringComparison.Ordinal) || l.Contains("Too many levels of symbolic links", StringComparison.Ordinal));
         }
         else
         {
