@@ -1806,7 +1806,21 @@ static struct fp_item *post_item_path(struct rec *r, int role, const struct path
     struct fp_item *it = item_begin(r, U_POST, role, 0);
     if (!it)
         return NULL;
-    if (S4(SYS_newfstatat, pr->dirfd, pr->rel, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0) {
+    int dirfd = pr->dirfd;
+    const char *path = pr->rel;
+    /* The second name of a rename or link is stat'ed by the kernel's name for it (the display path, whose
+     * parent is canonical): the text may go through the very symlink the call moved (rename("l", "l/x")
+     * with l a symlink to a directory moves l into its target; "l/x" then names nothing). */
+    int dir_part = 0;
+    for (size_t i = 0; role == R_SECOND && i < pr->rel_len && !dir_part; i++)
+        dir_part = pr->rel[i] == '/';
+    if (dir_part && pr->disp_len > 0 && pr->disp_len < sizeof r->sc->xp && pr->disp[0] == '/') {
+        fp_memcpy(r->sc->xp, pr->disp, pr->disp_len);
+        r->sc->xp[pr->disp_len] = 0;
+        dirfd = AT_FDCWD;
+        path = r->sc->xp;
+    }
+    if (S4(SYS_newfstatat, dirfd, path, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0) {
         item_stat(it, &st);
         it->flags = UF_EXISTED;
     }

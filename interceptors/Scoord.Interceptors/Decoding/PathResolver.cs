@@ -65,6 +65,16 @@ internal static unsafe class PathResolver
             if (canonical > 0)
             {
                 destLen = canonical;
+                // The exit stop stats the object by the canonical path too: the text's own path may go through
+                // the very symlink the call moves (`rename("d0", "d0/e0")` with d0 a symlink to a directory
+                // moves d0 into its target; afterwards "d0/e0" names nothing).
+                if (destLen < DecodeContext.PathMax && destLen < sb.Length)
+                {
+                    dest.AsSpan(0, destLen).CopyTo(sb);
+                    sb[destLen] = 0;
+                    statLen = destLen;
+                    result.StatPath = sb.AsSpan(0, statLen + 1);
+                }
             }
         }
 

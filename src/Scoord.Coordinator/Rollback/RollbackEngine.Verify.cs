@@ -22,15 +22,27 @@ public sealed partial class RollbackEngine
     private void Verify()
     {
         var stateChecked = new HashSet<int>();
-        foreach ((NameSlot slot, TrackedObject? expected) in _m.Current.ToArray())
+        // Parents before children: a directory replaced outside is found (and with --force, put back) at its
+        // own name before any name below it is looked up through it, so the outcome never depends on the
+        // order in which the journal met the names.
+        var names = new List<(NameSlot Slot, TrackedObject? Expected, string Path)>(_m.Current.Count);
+        foreach ((NameSlot slot, TrackedObject? expected) in _m.Current)
+        {
+            if (_m.PathOf(slot, checkpoint: false) is { } p)
+            {
+                names.Add((slot, expected, p)); // a name inside a directory that is gone: its own name is checked
+            }
+        }
+
+        names.Sort(static (a, b) =>
+        {
+            int depth = Depth(a.Path).CompareTo(Depth(b.Path));
+            return depth != 0 ? depth : string.CompareOrdinal(a.Path, b.Path);
+        });
+
+        foreach ((NameSlot slot, TrackedObject? expected, string path) in names)
         {
             Step();
-            string? path = _m.PathOf(slot, checkpoint: false);
-            if (path is null)
-            {
-                continue; // inside a directory that is gone: its own name is checked
-            }
-
             using SafePath? sp = SafePath.Resolve(path, out ResolveStatus status);
             Interop.Stat st = default;
             bool exists = sp is not null && sp.TryLstat(out st);
@@ -145,11 +157,13 @@ public sealed partial class RollbackEngine
         TrackedObject? onDisk = null;
         if (found.IsKnown)
         {
-            if (!_m.ById.TryGetValue(found, out onDisk))
+            uint foundType = st.st_mode & S_IFMT;
+            // A reused inode number whose type changed is another object (the one the journal knew is gone).
+            if (!_m.ById.TryGetValue(found, out onDisk) || (onDisk.Type != 0 && onDisk.Type != foundType))
             {
                 onDisk = _m.Add(ObjectOrigin.Foreign);
                 onDisk.Disk = found;
-                onDisk.Type = st.st_mode & S_IFMT;
+                onDisk.Type = foundType;
                 _m.ById[found] = onDisk;
             }
         }
@@ -225,4 +239,6 @@ public sealed partial class RollbackEngine
 
         return d.Count == 0 ? null : string.Join(", ", d);
     }
+
+    private static int Depth(string path) => path.AsSpan().Count('/');
 }

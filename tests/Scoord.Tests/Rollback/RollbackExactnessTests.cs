@@ -139,6 +139,19 @@ move_aside()
 subprocess.run(['sh', '-c', 'echo sh > w/d2/a; mv w/d2/a w/d1/f0'], check=True)
 """);
 
+    /// <summary>
+    /// Found by the kill -9 property: `rename("l", "l/x")` with l a symlink to a directory moves the symlink
+    /// into its own target; the new name's state after the call is read by the path the kernel reached
+    /// (d2/x), not by the text "l/x", which names nothing once l has moved.
+    /// </summary>
+    [Fact]
+    public void ASymlinkRenamedIntoTheDirectoryItPointsTo_ThroughItself_RollsBackExactly_WithoutConflicts() => AssertExactAfter("""
+os.symlink('d2', 'w/l')
+os.rename('w/l', 'w/l/moved')
+os.symlink('sub', 'w/d2/l2')
+os.rename('w/d2/l2', 'w/d2/l2/moved2')
+""");
+
     // ---- a crash of the coordinator -------------------------------------------------------------
 
     [Fact]

@@ -80,6 +80,16 @@ public sealed class IsolationTests
         }
 
         Assert.True(File.Exists(socket), "no control socket");
+        // The coordinator binds the socket, then makes it 0600, then listens: wait until it serves (a chmod
+        // by the test between bind and its own chmod would be undone).
+        CliResult ready = t.Cli.Run("status", "--json");
+        while (!ready.Stdout.Contains("\"live_processes\"", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(100);
+            ready = t.Cli.Run("status", "--json");
+        }
+
+        Assert.True(ready.Stdout.Contains("\"live_processes\"", StringComparison.Ordinal), "the coordinator never served status: " + ready);
         try
         {
             // Open the way to the socket for everyone (as an admin might by mistake): only SO_PEERCRED is left.
