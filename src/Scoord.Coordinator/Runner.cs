@@ -279,6 +279,7 @@ public static partial class Runner
             OnCheckpoint = options.OnCheckpoint,
             Command = [.. options.Command],
             MountProtect = ProtectByMountNamespace(options) ? canonical : null,
+            MemoryImages = options.Memory == MemoryProvider.Scoord,
         };
     }
 

@@ -76,7 +76,10 @@ public static class JournalPruner
             Native.Instance.rocksdb_flushoptions_set_wait(flush, 1);
             foreach (string name in JournalLayout.Families)
             {
-                Native.Instance.rocksdb_flush_cf(db.Handle, flush, store.Family(name).Handle);
+                if (store.OptionalFamily(name) is { } family)
+                {
+                    Native.Instance.rocksdb_flush_cf(db.Handle, flush, family.Handle);
+                }
             }
         }
         finally

@@ -27,7 +27,8 @@ internal sealed unsafe partial class CheckpointBarrier(
     CheckpointHook hook,
     Doorbell doorbell,
     ITraceLoop loop,
-    ILogger logger) : ICheckpointTaker
+    ILogger logger,
+    Memory.MemoryCheckpointer? memory = null) : ICheckpointTaker
 {
     private readonly ConcurrentQueue<CheckpointRequest> _requests = new();
     private readonly List<Tracee> _released = new();
@@ -123,14 +124,19 @@ internal sealed unsafe partial class CheckpointBarrier(
 
             hook.Run(); // throws (and so writes nothing) when the hook fails
             FaultInjection.Hit(FaultPoint.CheckpointBeforeRecord);
+            memory?.Dump(name); // --memory scoord: refuses (nothing written) what a restore could not bring back
             mappings.RecordUnmapped(); // their files' post-states belong to the epoch that wrote them
             CheckpointInfo info = ingest.Checkpoint(name, Clock.NowNs());
+            memory?.Append(info); // the image's records commit with the checkpoint record
             mappings.Recapture(); // memory writes to shared mappings make no syscall: capture them for the new epoch
             if (!ingest.TryCommit(sync: true, out _, out string? error))
             {
                 // No checkpoint, and the new epoch's captures are forgotten.
+                memory?.Abandon();
                 throw new ScoordException("the checkpoint could not be written to the journal: " + error);
             }
+
+            memory?.Committed();
 
             FaultInjection.Hit(FaultPoint.CheckpointAfterRecord);
             Log.CheckpointTaken(logger, info.Id, info.Name, tracees.Count);

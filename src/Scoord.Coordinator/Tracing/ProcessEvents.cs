@@ -80,6 +80,8 @@ internal sealed unsafe class ProcessEvents(TraceeTable tracees, JournalIngest in
         t.VforkDone();
         t.CloseFds();
         mappings.Gone(t.Process); // exec replaces the address space
+        t.Process.Memory?.Dispose(); // and so what the memory images tracked (the next one is full)
+        t.Process.Memory = null;
         t.State = TraceeState.Running;
         ReadOnlySpan<byte> argv = tracees.ReadExec(t.Tid, _exe, out int exeLen);
         var e = new ProcessEvent { TimeNs = Clock.NowNs(), Kind = OpCode.Exec, Pid = t.Process.Tgid, Ppid = former };
@@ -104,6 +106,7 @@ internal sealed unsafe class ProcessEvents(TraceeTable tracees, JournalIngest in
         if (tid == p.Tgid)
         {
             mappings.Gone(p);
+            p.Memory?.Dispose();
             tracees.RemoveProcess(tid);
             var e = new ProcessEvent
             {

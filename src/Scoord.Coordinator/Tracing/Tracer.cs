@@ -38,6 +38,7 @@ internal sealed unsafe partial class Tracer : ITraceLoop
     private readonly ProcessEvents _processes;
     private readonly CheckpointBarrier _barrier;
     private readonly ApplicationGroup _group;
+    private readonly Memory.MemoryCheckpointer? _memory;
 
     private long _stops;
     private int _mainPid;
@@ -52,7 +53,8 @@ internal sealed unsafe partial class Tracer : ITraceLoop
         var hook = new CheckpointHook(options.OnCheckpoint, _tracees, ingest);
         _commit = new GroupCommit(ingest, _tracees, _resumer, _inFlight, options.Durability);
         _group = new ApplicationGroup(options, _tracees, _doorbell, logger);
-        _barrier = new CheckpointBarrier(_tracees, _resumer, _commit, ingest, mappings, hook, _doorbell, this, logger);
+        _memory = options.MemoryImages ? new Memory.MemoryCheckpointer(_tracees, writer, logger) : null;
+        _barrier = new CheckpointBarrier(_tracees, _resumer, _commit, ingest, mappings, hook, _doorbell, this, logger, _memory);
         var appCheckpoints = new AppCheckpoints(options.AppCheckpointGlobs, ingest, _resumer, _barrier, logger);
         var stdioGuard = new StdioGuard(decode, _resumer, logger);
         _syscalls = new SyscallStops(options, decode, ingest, _inFlight, _commit, _resumer, stdioGuard, appCheckpoints, logger);
@@ -78,6 +80,7 @@ internal sealed unsafe partial class Tracer : ITraceLoop
         }
 
         TracedProcess main = _tracees.AddLaunched(_mainPid, app: 0);
+        _memory?.MainPid = _mainPid;
         launcher.SendFilter(FilterGenerator.Build(filterOptions));
         Log.Launched(_logger, _mainPid);
         string launcherPath = Launch.Launcher.LocateLauncher();

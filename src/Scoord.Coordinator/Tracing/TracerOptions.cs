@@ -25,4 +25,6 @@ internal sealed class TracerOptions
     public IReadOnlyList<string> Command { get; init; } = [];
     /// <summary>The journal directory to make read-only in the app's mount namespace (`--protect`), or null; also for programs that join the group.</summary>
     public string? MountProtect { get; init; }
+    /// <summary>--memory scoord: every checkpoint also dumps the memory of the group (<see cref="Memory.MemoryCheckpointer"/>).</summary>
+    public bool MemoryImages { get; init; }
 }
