@@ -28,7 +28,12 @@ public sealed unsafe partial class RollbackEngine
             }
 
             TrackedObject phys = _live.Phys(o);
-            if (!_live.IsLive(phys) || Frozen(phys) || Frozen(_live.NamesOf(phys)[0]))
+            if (!_live.IsLive(phys) && !UnseenButAlive(o))
+            {
+                continue;
+            }
+
+            if (Frozen(phys) || (_live.IsLive(phys) && Frozen(_live.NamesOf(phys)[0])))
             {
                 continue;
             }

@@ -139,6 +139,15 @@ public sealed partial class RollbackEngine
             }
         }
 
+        // Originals the journal only met through an fd whose name was gone, alive at names it never saw.
+        foreach (TrackedObject o in _m.Objects)
+        {
+            if (UnseenButAlive(o) && BodyPath(o) is { } where)
+            {
+                Compare(changes, where, o, o);
+            }
+        }
+
         changes.Sort((a, b) =>
         {
             int c = string.CompareOrdinal(a.Path, b.Path);

@@ -20,6 +20,10 @@ public sealed unsafe partial class RollbackEngine
             {
                 objects.Add((o, _m.Depth(o.CheckpointNames[0], checkpoint: true)));
             }
+            else if (UnseenButAlive(o))
+            {
+                objects.Add((o, int.MaxValue - 1)); // names the journal never saw: deepest of all
+            }
         }
 
         objects.Sort((a, b) => b.Depth.CompareTo(a.Depth));
@@ -27,7 +31,8 @@ public sealed unsafe partial class RollbackEngine
         {
             Step();
             TrackedObject phys = _live.Phys(o);
-            if (depth == int.MaxValue || !_live.IsLive(phys) || Frozen(phys) || Frozen(_live.NamesOf(phys)[0]))
+            bool unseen = !_live.IsLive(phys) && UnseenButAlive(o);
+            if (depth == int.MaxValue || (!_live.IsLive(phys) && !unseen) || Frozen(phys) || (!unseen && Frozen(_live.NamesOf(phys)[0])))
             {
                 continue;
             }

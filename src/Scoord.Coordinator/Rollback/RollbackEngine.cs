@@ -252,6 +252,18 @@ public sealed partial class RollbackEngine
     /// <summary>Where a physical object is on disk now: after the names phase (or, in a dry run, where it was before it).</summary>
     private string? BodyPath(TrackedObject phys)
     {
+        if (UnseenButAlive(phys))
+        {
+            // An original only ever met through an fd whose name was gone: it lives at names the journal
+            // never saw, which are looked for on disk (once).
+            if (!_unseenPath.TryGetValue(phys.Id, out string? found))
+            {
+                _unseenPath[phys.Id] = found = FindOnDisk(phys);
+            }
+
+            return found;
+        }
+
         if (_dry)
         {
             return _diskPath.TryGetValue(phys.Id, out string? p) ? p : null;
@@ -260,6 +272,11 @@ public sealed partial class RollbackEngine
         IReadOnlyList<NameSlot> names = _live.NamesOf(phys);
         return names.Count == 0 ? null : _live.PathOf(names[0]);
     }
+
+    private readonly Dictionary<int, string?> _unseenPath = new();
+
+    /// <summary>An original with no name in either tree, that had names the journal never saw.</summary>
+    private bool UnseenButAlive(TrackedObject o) => o.Original && o.CheckpointNames.Count == 0 && o.CurrentNames.Count == 0 && o.UnknownNames > 0 && o.AtCheckpoint is not null;
 
     private void Plan(string line) => _result.Planned.Add(line);
 

@@ -64,6 +64,14 @@ internal sealed unsafe class SharedMappings(JournalIngest ingest, TraceeTable tr
             {
                 SharedMapping m = p.Mappings[i];
                 int fd = OpenMapFile(p.Tgid, m);
+                Interop.Stat mapped;
+                if (fd >= 0 && (fstat(fd, &mapped) != 0 || mapped.st_dev != m.Dev || mapped.st_ino != m.Ino))
+                {
+                    // Another file is mapped at those addresses now (this mapping went, a new one came).
+                    close(fd);
+                    fd = -1;
+                }
+
                 if (fd < 0)
                 {
                     if (!recapture)

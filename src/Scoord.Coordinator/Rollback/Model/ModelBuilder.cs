@@ -130,7 +130,9 @@ internal sealed class ModelBuilder
             }
             else if (byId && it.Role == UndoRole.Object && Deleted(e))
             {
-                // The name it was opened by is gone: nothing to learn about names from it.
+                // The name it was opened by is gone, so nothing is learnt about names; but the object is
+                // known from now on, by identity, with its state (its names come later, or are searched).
+                Adopt(Id(it), it);
             }
             else
             {
@@ -142,7 +144,9 @@ internal sealed class ModelBuilder
         if (byId)
         {
             var id = new FileId(e.Dev, e.Ino);
-            if (!_m.ById.TryGetValue(id, out obj) && !Deleted(e) && id.IsKnown)
+            // A munmap event's path is the name the file had when it was mapped: by now it may name
+            // something else, so it says nothing about names.
+            if (!_m.ById.TryGetValue(id, out obj) && !Deleted(e) && id.IsKnown && e.Op != OpCode.Munmap)
             {
                 obj = Observe(path, id, null);
             }
@@ -448,6 +452,22 @@ internal sealed class ModelBuilder
 
         _m.Current[slot] = null;
         _m.AtCheckpoint[slot] = null;
+    }
+
+    /// <summary>
+    /// An object first met through an fd whose name is gone: it existed at the checkpoint (its creation
+    /// would be in the journal otherwise), at names the journal has not seen yet (its link count).
+    /// </summary>
+    private void Adopt(FileId id, UndoItem state)
+    {
+        if (!id.IsKnown || _m.ById.ContainsKey(id))
+        {
+            return;
+        }
+
+        TrackedObject o = NewObject(ObjectOrigin.Original, id);
+        o.UnknownNames = (int)state.Nlink;
+        FillState(o, state);
     }
 
     private static void FillState(TrackedObject o, UndoItem? state)
