@@ -56,6 +56,8 @@ public static partial class Runner
         using JournalStore store = JournalStore.OpenForWriting(journalDir, logger);
         // Synchronizer: what is run, where, with which environment and options, for `scoord restore`.
         RunRecord runRecord = RunRecorder.Begin(store, options);
+        // Synchronizer: `scoord restore` of a memory image brings the process back instead of launching the command.
+        Memory.RestoreSource? restoreSource = options.RestoreMemory && options.RestoredFrom is int from ? Memory.RestoreSource.Load(store, from) : null;
         TracerOptions tracerOptions = BuildTracerOptions(journalDir, options);
         var tracer = new Tracer(store.Writer, tracerOptions, logger);
 
@@ -105,9 +107,17 @@ public static partial class Runner
                 using var launcher = new Launcher();
                 launcher.Spawn(launcherPath, program, options.Command, environment,
                     protectDirectory: ProtectByMountNamespace(options) ? tracerOptions.JournalPathText : null,
-                    debug: logger.IsEnabled(LogLevel.Debug));
-                Volatile.Write(ref mainPid, launcher.Pid);
-                exitStatus = tracer.Run(launcher, filterOptions);
+                    debug: logger.IsEnabled(LogLevel.Debug), restorePid: restoreSource?.Process.Pid ?? 0);
+                if (restoreSource is not null)
+                {
+                    Volatile.Write(ref mainPid, restoreSource.Process.Pid);
+                    exitStatus = tracer.RunRestored(launcher, filterOptions, restoreSource);
+                }
+                else
+                {
+                    Volatile.Write(ref mainPid, launcher.Pid);
+                    exitStatus = tracer.Run(launcher, filterOptions);
+                }
             }
             catch (Exception ex)
             {

@@ -81,7 +81,7 @@ internal sealed unsafe class Launcher : IDisposable
     /// signals to that group). Null for the first program, which shares scoord's.
     /// </param>
     public void Spawn(string launcherPath, string programPath, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment,
-        string? protectDirectory = null, bool debug = false, JoinedStdio? joined = null)
+        string? protectDirectory = null, bool debug = false, JoinedStdio? joined = null, int restorePid = 0)
     {
         int* fds = stackalloc int[2];
         if (Interop.Libc.pipe2(fds, Interop.Libc.O_CLOEXEC) != 0)
@@ -111,9 +111,19 @@ internal sealed unsafe class Launcher : IDisposable
             args.Add("--debug");
         }
 
-        args.Add(childFd.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        args.Add(programPath);
-        args.AddRange(argv);
+        if (restorePid > 0)
+        {
+            // A memory image's restore: the launcher makes the process with that pid instead of an exec.
+            args.Add("--restore");
+            args.Add(restorePid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            args.Add(childFd.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            args.Add(childFd.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            args.Add(programPath);
+            args.AddRange(argv);
+        }
         var env = new List<string>(environment.Count);
         foreach (KeyValuePair<string, string> kv in environment)
         {

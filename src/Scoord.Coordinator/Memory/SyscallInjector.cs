@@ -111,6 +111,13 @@ internal static unsafe class SyscallInjector
                         throw new InjectionException($"thread {tid} is exiting");
                     }
 
+                    if (evt == PTRACE_EVENT_STOP)
+                    {
+                        // A PTRACE_INTERRUPT stop (or a new child's first stop): usable as it is. Resuming it to
+                        // "finish its syscall" would wait for a blocked read or sleep to end.
+                        break;
+                    }
+
                     // A fork, clone or exec event inside its syscall: finish the syscall first.
                     Resume(t, PTRACE_SYSCALL);
                     WaitSyscallExit(t);
@@ -304,6 +311,14 @@ internal static unsafe class SyscallInjector
             {
                 Resume(t, PTRACE_SYSCALL); // seccomp stop of the injected call, or a group-stop/interrupt on the way
                 continue;
+            }
+
+            if (sig is 4 or 7 or 8 or 11)
+            {
+                // SIGILL, SIGBUS, SIGFPE, SIGSEGV: a fault of the injected call's own instruction; taking it off would loop.
+                Interop.UserRegs at;
+                ptrace(PTRACE_GETREGS, t.Tid, 0, (nint)(&at));
+                throw new InjectionException($"thread {t.Tid} faulted (signal {sig}) at 0x{at.rip:x} while scoord ran a syscall in it");
             }
 
             if (ptrace(PTRACE_GETSIGINFO, t.Tid, 0, (nint)si) == 0)
