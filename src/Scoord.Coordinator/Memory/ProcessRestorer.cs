@@ -53,12 +53,18 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
         _t = new InjectedThread { Tid = pid, Tgid = pid, Saved = regs };
     }
 
-    /// <summary>Builds the image's process into <paramref name="pid"/> (in a ptrace stop). Throws <see cref="InjectionException"/> naming the step that failed.</summary>
-    public static void Build(int pid, RestoreSource source, ILogger logger)
+    /// <summary>
+    /// Builds the image's process into <paramref name="pid"/> (in a ptrace stop). Returns the tids of the other
+    /// threads it made (each in a ptrace stop, ready to run). Throws <see cref="InjectionException"/> naming the step that failed.
+    /// </summary>
+    public static List<int> Build(int pid, RestoreSource source, ILogger logger)
     {
         using var r = new ProcessRestorer(pid, source, logger);
         r.Run();
+        return r._threads.ConvertAll(x => x.T.Tid);
     }
+
+    private readonly List<(InjectedThread T, ThreadImage Image)> _threads = [];
 
     private void Run()
     {
@@ -81,11 +87,22 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
         SetMm();
         RestoreFds();
         ProcessWide();
-        ThreadState();
-        SetCredentials();
+        MakeThreads();
+        ThreadState(_t, _p.Threads[0]);
+        SetCredentials(_t);
+        foreach ((InjectedThread t, ThreadImage image) in _threads)
+        {
+            ThreadState(t, image);
+            SetCredentials(t);
+        }
+
         Call("munmap(scratch)", Nr.Munmap, (long)_scratch, (long)ScratchSize);
         SetLimits();
-        SetRegisters();
+        SetRegisters(_t, _p.Threads[0]);
+        foreach ((InjectedThread t, ThreadImage image) in _threads)
+        {
+            SetRegisters(t, image);
+        }
         Log.Restored(_logger, pid, _p.Vmas.Count, _source.Pages.Count, _p.Fds.Count);
     }
 
@@ -473,9 +490,56 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
         }
     }
 
-    private void ThreadState()
+    /// <summary>
+    /// The other threads, made by the first one with clone3 (set_tid: their own tids), sharing everything a
+    /// pthread shares. Each is traced from birth (the tracer follows clones) and held at its first stop.
+    /// </summary>
+    private void MakeThreads()
     {
-        ThreadImage th = _p.Threads[0];
+        const long flags = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000; // VM FS FILES SIGHAND THREAD SYSVSEM
+        Span<byte> args = stackalloc byte[88];
+        Span<byte> tid = stackalloc byte[4];
+        for (int i = 1; i < _p.Threads.Count; i++)
+        {
+            ThreadImage th = _p.Threads[i];
+            args.Clear();
+            BinaryPrimitives.WriteInt64LittleEndian(args, flags);
+            BinaryPrimitives.WriteUInt64LittleEndian(args[64..], _scratch + 128);
+            BinaryPrimitives.WriteUInt64LittleEndian(args[72..], 1);
+            _memory.Write(_scratch, args);
+            BinaryPrimitives.WriteInt32LittleEndian(tid, th.Tid);
+            _memory.Write(_scratch + 128, tid);
+            long made = Call(string.Create(CultureInfo.InvariantCulture, $"clone3(thread {th.Tid})"), Nr.Clone3, (long)_scratch, 88);
+            if (made != th.Tid)
+            {
+                throw new InjectionException($"clone3 made thread {made}, not {th.Tid}");
+            }
+
+            int status;
+            while (true)
+            {
+                int r = waitpid(th.Tid, &status, __WALL);
+                if (r < 0 && Interop.LastErrno == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                if (r < 0 || !WIFSTOPPED(status))
+                {
+                    throw new InjectionException($"thread {th.Tid} did not stop after its creation ({Interop.LastErrno})");
+                }
+
+                break;
+            }
+
+            Interop.UserRegs regs;
+            ptrace(PTRACE_GETREGS, th.Tid, 0, (nint)(&regs));
+            _threads.Add((new InjectedThread { Tid = th.Tid, Tgid = _t.Tgid, Saved = regs, Gadget = _t.Gadget }, th));
+        }
+    }
+
+    private void ThreadState(InjectedThread t, ThreadImage th)
+    {
         Span<byte> buf = stackalloc byte[32];
         if ((th.AltStackFlags & 2) == 0 && th.AltStackSp != 0)
         {
@@ -483,13 +547,13 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
             BinaryPrimitives.WriteUInt64LittleEndian(buf, th.AltStackSp);
             BinaryPrimitives.WriteUInt64LittleEndian(buf[16..], th.AltStackSize);
             _memory.Write(_scratch, buf[..24]);
-            Call("sigaltstack", Nr.Sigaltstack, (long)_scratch, 0);
+            CallIn(t, "sigaltstack", Nr.Sigaltstack, (long)_scratch, 0);
         }
 
-        Call("set_tid_address", Nr.SetTidAddress, (long)th.ClearChildTid);
+        CallIn(t, "set_tid_address", Nr.SetTidAddress, (long)th.ClearChildTid);
         if (th.RseqAddress != 0)
         {
-            Call("rseq", Nr.Rseq, (long)th.RseqAddress, th.RseqLength, 0, th.RseqSignature);
+            CallIn(t, "rseq", Nr.Rseq, (long)th.RseqAddress, th.RseqLength, 0, th.RseqSignature);
         }
 
         if (th.Comm.Length > 0)
@@ -497,25 +561,25 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
             byte[] comm = new byte[Math.Min(th.Comm.Length, 15) + 1];
             th.Comm.AsSpan(0, comm.Length - 1).CopyTo(comm);
             _memory.Write(_scratch, comm);
-            Call("prctl(PR_SET_NAME)", Nr.Prctl, PR_SET_NAME, (long)_scratch, 0, 0, 0);
+            CallIn(t, "prctl(PR_SET_NAME)", Nr.Prctl, PR_SET_NAME, (long)_scratch, 0, 0, 0);
         }
 
         // Pending signals: blocked now, delivered as the image's mask allows once the process runs.
         foreach (PendingSignal s in th.Pending)
         {
             _memory.Write(_scratch, s.Siginfo);
-            Call("rt_tgsigqueueinfo", Nr.RtTgsigqueueinfo, _t.Tgid, _t.Tid, s.Signal, (long)_scratch);
+            CallIn(t, "rt_tgsigqueueinfo", Nr.RtTgsigqueueinfo, t.Tgid, t.Tid, s.Signal, (long)_scratch);
         }
 
-        foreach (PendingSignal s in _p.Pending)
+        foreach (PendingSignal s in t == _t ? _p.Pending : [])
         {
             _memory.Write(_scratch, s.Siginfo);
-            Call("rt_sigqueueinfo", Nr.RtSigqueueinfo, _t.Tgid, s.Signal, (long)_scratch);
+            CallIn(t, "rt_sigqueueinfo", Nr.RtSigqueueinfo, t.Tgid, s.Signal, (long)_scratch);
         }
     }
 
-    /// <summary>Groups, gids and uids as the image had them (last: dropping root ends what the restore may do).</summary>
-    private void SetCredentials()
+    /// <summary>Groups, gids and uids as the image had them (last: dropping root ends what the restore may do). Per thread: the kernel's credentials are.</summary>
+    private void SetCredentials(InjectedThread t)
     {
         bool root = _p.Groups.Length == 0 && Array.TrueForAll(_p.Uids, u => u == 0) && Array.TrueForAll(_p.Gids, g => g == 0);
         if (root)
@@ -530,9 +594,9 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
         }
 
         _memory.Write(_scratch, groups);
-        Call("setgroups", Nr.Setgroups, _p.Groups.Length, (long)_scratch);
-        Call("setresgid", Nr.Setresgid, _p.Gids[0], _p.Gids[1], _p.Gids[2]);
-        Call("setresuid", Nr.Setresuid, _p.Uids[0], _p.Uids[1], _p.Uids[2]);
+        CallIn(t, "setgroups", Nr.Setgroups, _p.Groups.Length, (long)_scratch);
+        CallIn(t, "setresgid", Nr.Setresgid, _p.Gids[0], _p.Gids[1], _p.Gids[2]);
+        CallIn(t, "setresuid", Nr.Setresuid, _p.Uids[0], _p.Uids[1], _p.Uids[2]);
     }
 
     private void SetLimits()
@@ -547,15 +611,14 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
         }
     }
 
-    private void SetRegisters()
+    private static void SetRegisters(InjectedThread t, ThreadImage th)
     {
-        ThreadImage th = _p.Threads[0];
         if (th.Xsave.Length > 0)
         {
             fixed (byte* x = th.Xsave)
             {
                 var iov = new Interop.IoVec { iov_base = x, iov_len = (nuint)th.Xsave.Length };
-                if (ptrace(PTRACE_SETREGSET, _t.Tid, NT_X86_XSTATE, (nint)(&iov)) != 0)
+                if (ptrace(PTRACE_SETREGSET, t.Tid, NT_X86_XSTATE, (nint)(&iov)) != 0)
                 {
                     throw new InjectionException($"cannot set the XSAVE state: {Interop.LastErrno}");
                 }
@@ -563,13 +626,13 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
         }
 
         ulong mask = th.SigMask;
-        if (ptrace(PTRACE_SETSIGMASK, _t.Tid, sizeof(ulong), (nint)(&mask)) != 0)
+        if (ptrace(PTRACE_SETSIGMASK, t.Tid, sizeof(ulong), (nint)(&mask)) != 0)
         {
             throw new InjectionException($"cannot set the signal mask: {Interop.LastErrno}");
         }
 
         Interop.UserRegs regs = MemoryMarshal.Read<Interop.UserRegs>(th.Regs);
-        if (ptrace(PTRACE_SETREGS, _t.Tid, 0, (nint)(&regs)) != 0)
+        if (ptrace(PTRACE_SETREGS, t.Tid, 0, (nint)(&regs)) != 0)
         {
             throw new InjectionException($"cannot set the registers: {Interop.LastErrno}");
         }
@@ -596,9 +659,11 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
         return (long)(_scratch + ScratchPath);
     }
 
-    private long Call(string what, long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0, long a6 = 0)
+    private long Call(string what, long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0, long a6 = 0) => CallIn(_t, what, nr, a1, a2, a3, a4, a5, a6);
+
+    private long CallIn(InjectedThread t, string what, long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0, long a6 = 0)
     {
-        long r = SyscallInjector.Call(_t, nr, a1, a2, a3, a4, a5, a6);
+        long r = SyscallInjector.Call(t, nr, a1, a2, a3, a4, a5, a6);
         Log.Injected(_logger, what, r);
         if (r < 0 && r > -4096)
         {

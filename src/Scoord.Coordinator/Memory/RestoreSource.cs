@@ -67,9 +67,9 @@ internal sealed class RestoreSource
             return kernel;
         }
 
-        if (p.Threads.Count != 1)
+        if (p.Threads.Count == 0)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"pid {p.Pid} has {p.Threads.Count} threads; this version restores single-threaded processes only");
+            return string.Create(CultureInfo.InvariantCulture, $"pid {p.Pid} has no thread in the image");
         }
 
         if (p.Zombies.Count > 0)

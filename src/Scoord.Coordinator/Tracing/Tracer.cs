@@ -159,9 +159,10 @@ internal sealed unsafe partial class Tracer : ITraceLoop
             throw new ScoordException($"restore: pid {pid} could not be created (the restorer ended with status {restorerStatus:x}); nothing was restarted");
         }
 
+        List<int> threads;
         try
         {
-            Memory.ProcessRestorer.Build(pid, source, _logger);
+            threads = Memory.ProcessRestorer.Build(pid, source, _logger);
         }
         catch (ScoordException e)
         {
@@ -179,9 +180,19 @@ internal sealed unsafe partial class Tracer : ITraceLoop
         Log.Launched(_logger, pid);
         string launcherPath = Launch.Launcher.LocateLauncher();
         _group.RegisterPrimary(main, filterOptions, launcherPath);
+        foreach (int tid in threads)
+        {
+            _tracees.GetOrAdd(tid).Started = true;
+        }
+
         if (ptrace(PTRACE_CONT, pid, 0, 0) != 0)
         {
             throw new ScoordException($"restore: cannot resume pid {pid}: {Interop.LastErrno}");
+        }
+
+        foreach (int tid in threads)
+        {
+            ptrace(PTRACE_CONT, tid, 0, 0);
         }
 
         _doorbell.Start(launcherPath);
