@@ -72,6 +72,12 @@ internal sealed class RestoreSource
             return string.Create(CultureInfo.InvariantCulture, $"pid {p.Pid} has no thread in the image");
         }
 
+        if (p.StdioGuarded)
+        {
+            // Its writes through fds 0-2 stop only under the stdio guard filter, which the restore does not install again.
+            return string.Create(CultureInfo.InvariantCulture, $"pid {p.Pid} had put a journaled file on fd 0-2 (scoord's stdio guard filter), which this version does not restore");
+        }
+
         if (p.Zombies.Count > 0)
         {
             return string.Create(CultureInfo.InvariantCulture, $"pid {p.Pid} has unreaped children (zombies), which this version does not recreate");

@@ -228,6 +228,42 @@ public sealed class MemoryImageTests
     }
 
     [Fact]
+    public void RestoredProcess_CheckpointedAgain_KilledAndRestoredAgain_EndsWithTheOutputOfAnUninterruptedRun()
+    {
+        using var t = new TracedRun();
+        string exe = TracedRun.Compile(t.Tree, "threads", ThreadedProgram, "-pthread");
+        string steps = (Steps * 2).ToString(CultureInfo.InvariantCulture);
+        using (BackgroundScoord scoord = SyncSupport.Start(t, "run", "--memory", "scoord", "--", exe, steps, "20000000"))
+        {
+            SyncSupport.WaitFor(() => Lines(t) >= 25 || scoord.HasExited, "the program to write");
+            CliResult ck = t.Cli.Run("checkpoint", "--name", "first");
+            Assert.True(ck.ExitCode == 0, ck + "\n" + scoord);
+            int at = Lines(t);
+            SyncSupport.WaitFor(() => Lines(t) >= at + 30 || scoord.HasExited, "the program to go on");
+            KillWithApp(t, scoord);
+        }
+
+        using (BackgroundScoord restored = SyncSupport.Start(t, "restore", "first"))
+        {
+            // The restored process runs under a new coordinator: checkpoint it while it goes on again.
+            SyncSupport.WaitFor(() => t.Cli.Run("status").ExitCode == 0 || restored.HasExited, "the restored run's coordinator");
+            int at = Lines(t);
+            SyncSupport.WaitFor(() => Lines(t) >= at + 20 || restored.HasExited, "the restored program to go on");
+            CliResult ck = t.Cli.Run("checkpoint", "--name", "second");
+            Assert.True(ck.ExitCode == 0, ck + "\n" + restored);
+            at = Lines(t);
+            SyncSupport.WaitFor(() => Lines(t) >= at + 30 || restored.HasExited, "the restored program to go on after its checkpoint");
+            Assert.False(restored.HasExited, "the restored program ended before the kill\n" + restored);
+            KillWithApp(t, restored);
+        }
+
+        CliResult restore = t.Cli.Run("restore", "second");
+        Assert.True(restore.ExitCode == 0, restore.ToString());
+        Assert.StartsWith("done ", restore.Stdout, StringComparison.Ordinal);
+        Assert.True(ReferenceOutput(exe, [], Steps * 2) == File.ReadAllText(t.Path("out.txt")), "out.txt differs from the uninterrupted run's");
+    }
+
+    [Fact]
     public void Pipeline_IsCheckpointed_ButItsRestoreIsRefusedBeforeTheRollback_WithOneLine()
     {
         using var t = new TracedRun();
@@ -374,7 +410,7 @@ public sealed class MemoryImageTests
     }
 
     /// <summary>The program's out.txt when it runs without scoord and without pauses.</summary>
-    private static string ReferenceOutput(string program, string[] prefix)
+    private static string ReferenceOutput(string program, string[] prefix, int steps = Steps)
     {
         using var tree = new TempTree("scoord-reference-");
         var psi = new ProcessStartInfo(program) { WorkingDirectory = tree.Path, RedirectStandardOutput = true, UseShellExecute = false };
@@ -383,7 +419,7 @@ public sealed class MemoryImageTests
             psi.ArgumentList.Add(a);
         }
 
-        psi.ArgumentList.Add(Steps.ToString(CultureInfo.InvariantCulture));
+        psi.ArgumentList.Add(steps.ToString(CultureInfo.InvariantCulture));
         psi.ArgumentList.Add("0");
         using Process p = Process.Start(psi)!;
         string stdout = p.StandardOutput.ReadToEnd();
