@@ -73,6 +73,7 @@ internal sealed unsafe class PageScanner : IDisposable
     private void ScanIoctl(ulong start, ulong end, Action<ulong, ulong> page)
     {
         ulong at = start;
+        ulong next = start; // pages below were reported: a walk that ends early may report part of its last range again
         fixed (Interop.PageRegion* vec = _vec)
         {
             while (at < end)
@@ -103,9 +104,10 @@ internal sealed unsafe class PageScanner : IDisposable
                     }
 
                     ulong flags = Content | ((c & PAGE_IS_WRITTEN) != 0 ? Written : 0) | ((c & PAGE_IS_SOFT_DIRTY) != 0 ? SoftDirty : 0);
-                    for (ulong p = vec[i].start; p < vec[i].end; p += 4096)
+                    for (ulong p = Math.Max(vec[i].start, next); p < vec[i].end; p += 4096)
                     {
                         page(p, flags);
+                        next = p + 4096;
                     }
                 }
 
