@@ -16,6 +16,7 @@ public sealed record LogLine
     [
         "seq", "time", "pid", "op", "path", "path2", "result", "errno", "status", "checkpoint",
         "tid", "fd", "flags", "mode", "offset", "length", "ppid", "argv", "exit_code", "signal", "refused",
+        "deleted", "rollback",
     ];
 
     public required ulong Seq { get; init; }

@@ -743,7 +743,10 @@ internal sealed class ModelBuilder
     {
         if (op.IsExchangeFlag)
         {
-            return false;
+            // Exchanging two hard links of one inode leaves both names where they were.
+            UndoItem? postA = op.Find(UndoKind.PostState, UndoRole.Object);
+            UndoItem? postB = op.Find(UndoKind.PostState, UndoRole.Second);
+            return postA is { Existed: true } && postB is { Existed: true } && Id(postA) == Id(postB);
         }
 
         if (!string.IsNullOrEmpty(op.Entry.PathText) && op.Entry.PathText == op.Entry.Path2Text)
