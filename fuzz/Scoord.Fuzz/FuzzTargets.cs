@@ -14,6 +14,7 @@ public static class FuzzTargets
         ["control-frame"] = ControlFrameTarget.Fuzz,
         ["tracee-memory"] = TraceeMemoryTarget.Fuzz,
         ["cli"] = CliArgsTarget.Fuzz,
+        ["ring-record"] = RingRecordTarget.Fuzz,
     };
 
     /// <summary>fuzz/corpus/NAME in the repository (found upwards from the working directory or the binary).</summary>

@@ -7,7 +7,7 @@
  * exec from a shell would give the program (SIGPIPE at its default, no blocked signals),
  * installs the filter and execs PROGRAM. Everything else scoord does is C#.
  *
- * usage: scoord-launch [--protect DIR] [--debug] CTLFD PROGRAM ARGV0 ARGS...
+ * usage: scoord-launch [--protect DIR] [--fastpath LIB RINGDIR] [--debug] CTLFD PROGRAM ARGV0 ARGS...
  *        scoord-launch [--protect DIR] [--debug] --restore PID CTLFD
  *        scoord-launch --doorbell FD
  * --restore PID (scoord restore of a memory image): instead of exec, once seized and filtered, create a
@@ -23,6 +23,10 @@
  * the filter, so the program cannot undo it. When this is not possible (not root, a container
  * without CAP_SYS_ADMIN) the launcher goes on without it: the tracer's path and identity checks
  * remain. --debug: say on stderr why the protection was not set up.
+ * --fastpath LIB RINGDIR: the in-process fast path. LIB goes first into LD_PRELOAD and RINGDIR into
+ * SCOORD_FASTPATH of the program's environment (set here, right before the exec, so that the launcher
+ * itself never loads LIB). RINGDIR stays writable in the mount namespace of --protect: the hooks write
+ * the ring there (the tracer still refuses the program every write to the journal on the ptrace way).
  * The doorbell is a second, filterless tracee: it blocks reading FD, and every byte scoord's
  * other threads write there makes it leave read(), which the tracer thread (blocked in waitpid)
  * sees as a syscall stop. That is how a checkpoint request wakes the tracer thread, the only
@@ -99,8 +103,8 @@ static unsigned long kept_flags(const char *dir)
     return flags;
 }
 
-/* Returns 0 when DIR is read-only in this process's (new) mount namespace. */
-static int protect_journal(const char *dir, int debug)
+/* Returns 0 when DIR is read-only in this process's (new) mount namespace (RINGDIR, if any, writable). */
+static int protect_journal(const char *dir, const char *ringdir, int debug)
 {
     const char *step = "unshare(CLONE_NEWNS)";
     if (unshare(CLONE_NEWNS) != 0)
@@ -108,8 +112,13 @@ static int protect_journal(const char *dir, int debug)
     step = "making / a slave mount";
     if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) != 0)
         goto fail;
+    /* The ring directory first, as a mount of its own: the recursive bind below takes it along and the
+     * read-only remount (of the top mount only) leaves it writable. */
+    step = "bind-mounting the fast path's ring directory";
+    if (ringdir != NULL && mount(ringdir, ringdir, NULL, MS_BIND, NULL) != 0)
+        goto fail;
     step = "bind-mounting the journal directory";
-    if (mount(dir, dir, NULL, MS_BIND, NULL) != 0)
+    if (mount(dir, dir, NULL, MS_BIND | (ringdir != NULL ? MS_REC : 0), NULL) != 0)
         goto fail;
     step = "remounting the journal directory read-only";
     if (mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | kept_flags(dir), NULL) != 0)
@@ -146,9 +155,29 @@ static int restore_as(long pid)
     return 0;
 }
 
+/* LD_PRELOAD=LIB[:what the program had], SCOORD_FASTPATH=DIR. */
+static int set_preload(const char *lib, const char *dir)
+{
+    const char *old = getenv("LD_PRELOAD");
+    if (old != NULL && old[0] != '\0' && strstr(old, lib) == NULL) {
+        size_t n = strlen(lib) + 1 + strlen(old) + 1;
+        char *v = malloc(n);
+        if (v == NULL)
+            return -1;
+        snprintf(v, n, "%s:%s", lib, old);
+        if (setenv("LD_PRELOAD", v, 1) != 0)
+            return -1;
+    } else if (old == NULL || strstr(old, lib) == NULL) {
+        if (setenv("LD_PRELOAD", lib, 1) != 0)
+            return -1;
+    }
+    return setenv("SCOORD_FASTPATH", dir, 1);
+}
+
 int main(int argc, char **argv)
 {
     const char *protect = NULL;
+    const char *fastlib = NULL, *fastdir = NULL;
     int debug = 0;
     static struct sock_filter insns[MAX_FILTER];
     struct sock_fprog prog;
@@ -181,6 +210,11 @@ int main(int argc, char **argv)
             protect = argv[2];
             argc -= 2;
             argv += 2;
+        } else if (strcmp(argv[1], "--fastpath") == 0 && argc > 3) {
+            fastlib = argv[2];
+            fastdir = argv[3];
+            argc -= 3;
+            argv += 3;
         } else if (strcmp(argv[1], "--debug") == 0) {
             debug = 1;
             argc -= 1;
@@ -214,7 +248,12 @@ int main(int argc, char **argv)
     }
 
     if (protect != NULL)
-        protect_journal(protect, debug);
+        protect_journal(protect, fastdir, debug);
+
+    if (fastlib != NULL && set_preload(fastlib, fastdir) != 0) {
+        fprintf(stderr, "scoord-launch: cannot set up the fast path's environment: %s\n", strerror(errno));
+        return 127;
+    }
 
     /* .NET ignores SIGPIPE and ignored signals survive exec: give the program the default. */
     signal(SIGPIPE, SIG_DFL);

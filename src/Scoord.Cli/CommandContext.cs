@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
+using Scoord.Cli.Logging;
 using Scoord.Cli.Output;
 
 namespace Scoord.Cli;
@@ -44,19 +44,8 @@ internal sealed class CommandContext : IDisposable
         return new CommandContext(journal, level, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
     }
 
-    /// <summary>Console logging to stderr only: stdout belongs to the command's output (and to the traced app).</summary>
-    public static ILoggerFactory CreateLoggerFactory(LogLevel level) =>
-        Microsoft.Extensions.Logging.LoggerFactory.Create(builder =>
-        {
-            builder.SetMinimumLevel(level);
-            builder.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-            builder.AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.TimestampFormat = "HH:mm:ss.fffzzz ";
-                o.ColorBehavior = LoggerColorBehavior.Disabled;
-            });
-        });
+    /// <summary>Logging to stderr only: stdout belongs to the command's output (and to the traced app).</summary>
+    public static ILoggerFactory CreateLoggerFactory(LogLevel level) => new StderrLoggerFactory(level, Console.Error);
 
     /// <summary>Flushes stdout if anything was written to it.</summary>
     public void FlushOutput() => _stdout?.Flush();

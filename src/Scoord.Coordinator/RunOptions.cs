@@ -46,6 +46,9 @@ public sealed record RunOptions
     /// <summary>--checkpoint-timeout: how long the app may take to answer --checkpoint-signal before a warning.</summary>
     public TimeSpan CheckpointTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>--no-fastpath: ptrace only, no in-process fast path (also SCOORD_NO_FASTPATH in the environment).</summary>
+    public bool NoFastPath { get; init; }
+
     /// <summary>Set by `scoord restore`: the checkpoint id the run was relaunched from (kept in the run record).</summary>
     public int? RestoredFrom { get; init; }
 

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Scoord.Coordinator.Control;
+using Scoord.Coordinator.FastPath;
 using Scoord.Coordinator.Launch;
 using Scoord.Coordinator.Restore;
 using Scoord.Coordinator.Tracing;
@@ -55,10 +56,14 @@ public static partial class Runner
 
         using JournalStore store = JournalStore.OpenForWriting(journalDir, logger);
         // Synchronizer: what is run, where, with which environment and options, for `scoord restore`.
-        RunRecord runRecord = RunRecorder.Begin(store, options);
+        Task<RunRecord> runRecord = RunRecorder.BeginInBackground(store, options);
+        using var recordWritten = new WaitOnDispose(runRecord); // before the store closes, whatever happens
         // Synchronizer: `scoord restore` of a memory image brings the process back instead of launching the command.
         Memory.RestoreSource? restoreSource = options.RestoreMemory && options.RestoredFrom is int from ? Memory.RestoreSource.Load(store, from) : null;
         TracerOptions tracerOptions = BuildTracerOptions(journalDir, options);
+        int stdioFast = StdioFastFds(options.JournalStdio);
+        using FastPathSession? fastPath = StartFastPath(store, options, tracerOptions, stdioFast, logger);
+        tracerOptions.FastPath = fastPath;
         var tracer = new Tracer(store.Writer, tracerOptions, logger);
 
         // Checkpoints of the running app (control socket and --checkpoint-every) go through the tracer's barrier.
@@ -66,9 +71,10 @@ public static partial class Runner
         using ControlServer server = ControlServer.Start(journalDir, checkpointTaker, logger, tracer.Group);
         var filterOptions = new FilterOptions
         {
-            StdioFastFds = StdioFastFds(options.JournalStdio),
+            StdioFastFds = stdioFast,
             TraceSyncs = options.Durability != Durability.Process,
             TraceCloses = options.AppCheckpoint.Count > 0,
+            FastPathStub = fastPath is null ? 0 : Journal.Ring.RingLayout.StubAddress,
         };
 
         // Orphaned (daemonized) descendants are re-parented to scoord and so stay traced and waited for.
@@ -107,7 +113,9 @@ public static partial class Runner
                 using var launcher = new Launcher();
                 launcher.Spawn(launcherPath, program, options.Command, environment,
                     protectDirectory: ProtectByMountNamespace(options) ? tracerOptions.JournalPathText : null,
-                    debug: logger.IsEnabled(LogLevel.Debug), restorePid: restoreSource?.Process.Pid ?? 0);
+                    debug: logger.IsEnabled(LogLevel.Debug),
+                    fastPath: fastPath is null ? null : (fastPath.LibraryPath, fastPath.Directory),
+                    restorePid: restoreSource?.Process.Pid ?? 0);
                 if (restoreSource is not null)
                 {
                     Volatile.Write(ref mainPid, restoreSource.Process.Pid);
@@ -146,7 +154,7 @@ public static partial class Runner
 
         try
         {
-            RunRecorder.End(store, runRecord, exitStatus);
+            RunRecorder.End(store, runRecord.GetAwaiter().GetResult(), exitStatus);
         }
         catch (JournalException e)
         {
@@ -228,6 +236,52 @@ public static partial class Runner
     /// </summary>
     private static bool ProtectByMountNamespace(RunOptions options)
         => options.Memory != MemoryProvider.Criu && Environment.GetEnvironmentVariable("SCOORD_NO_MOUNT_PROTECTION") is null;
+
+    /// <summary>
+    /// The in-process fast path, opt-in with SCOORD_FASTPATH=1 (FastPathSession.DisabledByEnvironment). Off with --no-fastpath or SCOORD_NO_FASTPATH, and where it
+    /// cannot keep a promise the ptrace way keeps: --durability strict (an fsync per operation), the
+    /// --app-checkpoint close checks, CRIU dumps (the tree would carry the ring's mapping), scoord's own
+    /// memory images (--memory scoord, and so the restore of one: the interposer's ring and stub page would
+    /// be in the image, and a restore does not reattach rings). When the library
+    /// is missing or the ring cannot be made, the run goes on with ptrace only (and says so under -v).
+    /// </summary>
+    private static FastPathSession? StartFastPath(JournalStore store, RunOptions options, TracerOptions tracerOptions, int stdioFast, ILogger logger)
+    {
+        string? why = options.NoFastPath || FastPathSession.DisabledByEnvironment() ? "--no-fastpath"
+            : options.Durability == Durability.Strict ? "--durability strict"
+            : options.AppCheckpoint.Count > 0 ? "--app-checkpoint"
+            : options.Memory == MemoryProvider.Criu ? "--memory criu"
+            : options.Memory == MemoryProvider.Scoord || options.RestoreMemory ? "--memory scoord"
+            : null;
+        string? library = why is null ? FastPathSession.LocateLibrary() : null;
+        if (why is null && library is null)
+        {
+            why = "libscoord-fast.so is missing next to scoord";
+        }
+        else if (library is not null && (library.Contains(':', StringComparison.Ordinal) || library.Contains(' ', StringComparison.Ordinal)))
+        {
+            why = "scoord's directory has a ':' or a space in its path (LD_PRELOAD cannot name it)";
+        }
+
+        if (why is not null)
+        {
+            LogFastPathOff(logger, why);
+            return null;
+        }
+
+        try
+        {
+            return FastPathSession.Start(store, tracerOptions.Policy, library!, (uint)stdioFast, options.Durability == Durability.SyncPoints, tracerOptions.Policy.Untracked, logger);
+        }
+        catch (Exception e) when (e is ScoordException or IOException or UnauthorizedAccessException)
+        {
+            LogFastPathOff(logger, e.Message);
+            return null;
+        }
+    }
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "fast path off ({Reason}): every call goes the ptrace way")]
+    private static partial void LogFastPathOff(ILogger logger, string reason);
 
     /// <summary>
     /// Which of fds 0-2 may be written without a stop: all of them when the files there are the caller's
@@ -328,6 +382,21 @@ public static partial class Runner
         {
             byte* r = Interop.Libc.realpath(pp, buf);
             return r == null ? path : Marshal.PtrToStringUTF8((nint)r) ?? path;
+        }
+    }
+
+    /// <summary>Waits for a background write to the journal before the journal closes (its failure is reported where its result is used).</summary>
+    private sealed class WaitOnDispose(Task task) : IDisposable
+    {
+        public void Dispose()
+        {
+            try
+            {
+                task.Wait();
+            }
+            catch (AggregateException)
+            {
+            }
         }
     }
 

@@ -77,7 +77,9 @@ internal static unsafe class FdResolver
         call.Ino = st.st_ino;
         call.AddIdentity(st.st_dev, st.st_ino);
         int n = ProcPath.FormatFd(ctx.Proc, Environment.ProcessId, dup);
-        int pathLen = ProcPath.ReadLink(ctx.Proc.AsSpan(0, n + 1), ctx.Path);
+        int pathLen = kind == ObjectKind.Directory
+            ? LongPath.DirectoryName(dup, ctx.Path) // deeper than PATH_MAX too
+            : ProcPath.ReadLink(ctx.Proc.AsSpan(0, n + 1), ctx.Path);
         if (pathLen < 0)
         {
             pathLen = 0;

@@ -208,15 +208,22 @@ internal static unsafe class PathResolver
         else
         {
             int prefix = dirfd == AT_FDCWD ? ProcPath.Format(sb, tid, "cwd"u8) : ProcPath.FormatFd(sb, tid, dirfd);
-            baseLen = ProcPath.ReadLink(sb.AsSpan(0, prefix + 1), ctx.Base);
+            baseLen = LongPath.ReadLink(sb.AsSpan(0, prefix + 1), ctx.Base); // deeper than PATH_MAX too
             if (baseLen < 0)
             {
                 baseLen = 0;
             }
 
-            sb[prefix] = (byte)'/';
-            rel.CopyTo(sb.AsSpan(prefix + 1));
-            statLen = prefix + 1 + rel.Length;
+            if (prefix + 1 + rel.Length >= DecodeContext.PathMax && ShortenedStatPath(ctx, sb, prefix, rel) is int shortened and > 0)
+            {
+                statLen = shortened;
+            }
+            else
+            {
+                sb[prefix] = (byte)'/';
+                rel.CopyTo(sb.AsSpan(prefix + 1));
+                statLen = prefix + 1 + rel.Length;
+            }
         }
 
         while (statLen > 1 && sb[statLen - 1] == (byte)'/')
@@ -226,6 +233,58 @@ internal static unsafe class PathResolver
 
         sb[statLen] = 0;
         return statLen;
+    }
+
+    /// <summary>
+    /// A relative path the kernel accepts (under PATH_MAX) but that passes PATH_MAX once below
+    /// "/proc/TID/cwd/" (or fd/N): open its leading directories (relative to that magic link, following what
+    /// the kernel follows) and name the rest below "/proc/self/fd/K/". Returns the new length, or 0 when they
+    /// cannot be opened (the kernel fails the call the same way; the path is then recorded as not found).
+    /// </summary>
+    private static int ShortenedStatPath(DecodeContext ctx, byte[] sb, int prefix, ReadOnlySpan<byte> rel)
+    {
+        // The rest after the cut must fit after "/proc/self/fd/NNNNNNNNNN/".
+        int from = Math.Max(0, rel.Length - (DecodeContext.PathMax - 40));
+        int cut = rel[from..].IndexOf((byte)'/');
+        if (cut < 0)
+        {
+            return 0;
+        }
+
+        cut += from;
+        if (cut == 0)
+        {
+            return 0;
+        }
+
+        Span<byte> head = stackalloc byte[cut + 1];
+        rel[..cut].CopyTo(head);
+        head[cut] = 0;
+        int dir, fd;
+        fixed (byte* sp = sb)
+        fixed (byte* h = head)
+        {
+            sb[prefix] = 0;
+            dir = open(sp, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+            if (dir < 0)
+            {
+                return 0;
+            }
+
+            fd = openat(dir, h, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+            close(dir);
+        }
+
+        if (fd < 0)
+        {
+            return 0;
+        }
+
+        ctx.Keep(fd);
+        int n = ProcPath.FormatFd(sb, Environment.ProcessId, fd);
+        ReadOnlySpan<byte> rest = rel[cut..]; // starts with '/'
+        rest.CopyTo(sb.AsSpan(n));
+        return n + rest.Length;
     }
 
     /// <summary>
@@ -311,8 +370,7 @@ internal static unsafe class PathResolver
             return 0;
         }
 
-        int n = ProcPath.FormatFd(ctx.Proc, Environment.ProcessId, fd);
-        int len = ProcPath.ReadLink(ctx.Proc.AsSpan(0, n + 1), ctx.Base);
+        int len = LongPath.DirectoryName(fd, ctx.Base);
         close(fd);
         if (len <= 0 || ctx.Base[0] != (byte)'/' || ctx.Base.AsSpan(0, len).EndsWith(" (deleted)"u8))
         {
@@ -355,69 +413,94 @@ internal static unsafe class PathResolver
     private static int ResolveFinalSymlink(DecodeContext ctx, byte[] sb, ref int statLen, byte[] dest, int destLen)
     {
         byte[] target = ctx.Base;
-        int n;
         fixed (byte* sp = sb)
         fixed (byte* d = target)
         {
             if (realpath(sp, d) != null)
             {
-                n = new ReadOnlySpan<byte>(d, target.Length).IndexOf((byte)0);
-            }
-            else
-            {
-                // Dangling: the kernel follows the chain of links to the name it will create (or fail
-                // on), so do the same: readlink and join with the link's directory (display form), again
-                // while the result is itself a symlink, at most as many times as the kernel does (40).
-                Span<byte> text = stackalloc byte[DecodeContext.PathMax];
-                Span<byte> link = stackalloc byte[DecodeContext.PathMax + 1];
-                int tl;
-                fixed (byte* tp = text)
-                {
-                    tl = (int)readlink(sp, tp, DecodeContext.PathMax);
-                }
-
-                if (tl <= 0)
+                int n = new ReadOnlySpan<byte>(d, target.Length).IndexOf((byte)0);
+                if (n + 1 > sb.Length || n > dest.Length)
                 {
                     return 0;
                 }
 
-                int dir = PathNormalizer.ParentLength(dest.AsSpan(0, destLen));
-                n = PathNormalizer.Join(dest.AsSpan(0, dir), text[..tl], target);
-                for (int hop = 1; n > 0 && n < link.Length && hop < 40; hop++)
-                {
-                    target.AsSpan(0, n).CopyTo(link);
-                    link[n] = 0;
-                    fixed (byte* lp = link)
-                    fixed (byte* tp = text)
-                    {
-                        tl = (int)readlink(lp, tp, DecodeContext.PathMax);
-                    }
-
-                    if (tl <= 0)
-                    {
-                        break; // not a symlink (or not there): the end of the chain
-                    }
-
-                    dir = PathNormalizer.ParentLength(link[..n]);
-                    n = PathNormalizer.Join(link[..dir], text[..tl], target);
-                }
-
-                if (n <= 0)
-                {
-                    return 0;
-                }
+                target.AsSpan(0, n).CopyTo(dest);
+                target.AsSpan(0, n).CopyTo(sb);
+                sb[n] = 0;
+                statLen = n;
+                return n;
             }
         }
 
-        if (n + 1 > sb.Length || n > dest.Length)
+        return FollowChain(ctx, sb, ref statLen, dest, destLen);
+    }
+
+    /// <summary>
+    /// Dangling (or too long for realpath): the kernel follows the chain of links to the name it will create
+    /// (or fail on), so do the same: readlink and join with the link's directory, again while the result is
+    /// itself a symlink, at most as many times as the kernel does (40). Both forms are followed side by side:
+    /// the stat form (the link's directory as scoord reaches it, "/proc/TID/cwd/..." for relative paths, so
+    /// it stays short below a directory deeper than PATH_MAX) and the display form (absolute, any length).
+    /// </summary>
+    private static int FollowChain(DecodeContext ctx, byte[] sb, ref int statLen, byte[] dest, int destLen)
+    {
+        Span<byte> text = stackalloc byte[DecodeContext.PathMax];
+        byte[] stat = new byte[sb.Length]; // rare path: a symlink the op follows that realpath cannot resolve
+        byte[] display = ctx.Base;
+        sb.AsSpan(0, statLen + 1).CopyTo(stat);
+        int sLen = statLen;
+        dest.AsSpan(0, destLen).CopyTo(display);
+        int dLen = destLen;
+        bool moved = false;
+        for (int hop = 0; hop < 40; hop++)
+        {
+            int tl;
+            fixed (byte* lp = stat)
+            fixed (byte* tp = text)
+            {
+                tl = (int)readlink(lp, tp, DecodeContext.PathMax);
+            }
+
+            if (tl <= 0)
+            {
+                break; // not a symlink (or not there): the end of the chain
+            }
+
+            ReadOnlySpan<byte> t = text[..tl];
+            int sDir = stat.AsSpan(0, sLen).LastIndexOf((byte)'/');
+            int dDir = PathNormalizer.ParentLength(display.AsSpan(0, dLen));
+            int nd = PathNormalizer.Join(t[0] == (byte)'/' ? default : display.AsSpan(0, dDir), t, dest);
+            int ns = t[0] == (byte)'/' ? tl : sDir + 1 + tl;
+            if (nd <= 0 || ns + 1 > stat.Length)
+            {
+                return 0;
+            }
+
+            if (t[0] == (byte)'/')
+            {
+                t.CopyTo(stat);
+            }
+            else
+            {
+                stat[sDir] = (byte)'/';
+                t.CopyTo(stat.AsSpan(sDir + 1));
+            }
+
+            stat[ns] = 0;
+            sLen = ns;
+            dest.AsSpan(0, nd).CopyTo(display);
+            dLen = nd;
+            moved = true;
+        }
+
+        if (!moved || dLen > dest.Length)
         {
             return 0;
         }
 
-        target.AsSpan(0, n).CopyTo(dest);
-        target.AsSpan(0, n).CopyTo(sb);
-        sb[n] = 0;
-        statLen = n;
-        return n;
+        display.AsSpan(0, dLen).CopyTo(dest);
+        stat.AsSpan(0, sLen + 1).CopyTo(sb);
+        statLen = sLen;
+        return dLen;
     }
 }

@@ -23,7 +23,10 @@ internal static class Bpf
     // struct seccomp_data
     public const uint OffNr = 0;
     public const uint OffArch = 4;
+    public const uint OffIpLow = 8;
+    public const uint OffIpHigh = 12;
     public static uint OffArgLow(int i) => 16u + (8u * (uint)i);
+    public static uint OffArgHigh(int i) => 20u + (8u * (uint)i);
 
     public const uint X32SyscallBit = 0x40000000;
     public const uint MaxInstructions = 4096;

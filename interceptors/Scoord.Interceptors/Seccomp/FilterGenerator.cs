@@ -25,6 +25,11 @@ internal static class FilterGenerator
         Ld(code, Bpf.OffArch);
         Jump(code, Bpf.JeqK, Interop.Libc.AUDIT_ARCH_X86_64, 1, 0);
         Ret(code, Bpf.RetTrace | Bpf.DataForeignArch);
+        if (options.FastPathStub != 0)
+        {
+            EmitStubAllow(code, options.FastPathStub);
+        }
+
         Ld(code, Bpf.OffNr);
         Jump(code, Bpf.JsetK, Bpf.X32SyscallBit, 0, 1);
         Ret(code, Bpf.RetTrace | Bpf.DataX32);
@@ -44,12 +49,18 @@ internal static class FilterGenerator
     /// The filter stacked onto a process once a regular file lands on its fd 0, 1 or 2: from then
     /// on, every fd-mutating syscall on fds 0-2 stops in that process and its descendants.
     /// </summary>
-    public static Interop.SockFilter[] BuildStdioGuard()
+    /// <param name="fastPathStub">The fast path's stub page (0: off): its syscalls are journaled by the hooks and pass here too.</param>
+    public static Interop.SockFilter[] BuildStdioGuard(ulong fastPathStub = 0)
     {
         var code = new List<Interop.SockFilter>(128);
         Ld(code, Bpf.OffArch);
         Jump(code, Bpf.JeqK, Interop.Libc.AUDIT_ARCH_X86_64, 1, 0);
         Ret(code, Bpf.RetAllow);
+        if (fastPathStub != 0)
+        {
+            EmitStubAllow(code, fastPathStub);
+        }
+
         Ld(code, Bpf.OffNr);
         for (int nr = 0; nr < SyscallTable.Count; nr++)
         {
@@ -128,8 +139,36 @@ internal static class FilterGenerator
         }
 
         ref readonly SyscallEntry e = ref SyscallTable.Get(nr);
+        bool fastPath = options.FastPathStub != 0;
+        if (fastPath && e.AddressArg >= 0)
+        {
+            // Below 4 GiB (where the stub page is) a mapping change stops; the tracer refuses it on the page.
+            EmitAddressGuard(code, e.AddressArg, e.AddressNonZero);
+            if (e.Address2Arg >= 0)
+            {
+                EmitAddressGuard(code, e.Address2Arg, nonZero: true);
+            }
+        }
+
         switch (e.Class)
         {
+            case SyscallClass.ExecFastPath:
+            case SyscallClass.SeccompFastPath:
+                Ret(code, fastPath ? Bpf.RetTrace : Bpf.RetAllow);
+                break;
+            case SyscallClass.PrctlSeccomp:
+                if (fastPath)
+                {
+                    Ld(code, Bpf.OffArgLow(0));
+                    Jump(code, Bpf.JeqK, PrSetSeccomp, 0, 1);
+                    Ret(code, Bpf.RetTrace);
+                }
+
+                Ret(code, Bpf.RetAllow);
+                break;
+            case SyscallClass.AddressGuard:
+                Ret(code, Bpf.RetAllow); // the guard above stopped what must stop
+                break;
             case SyscallClass.Allow:
                 Ret(code, Bpf.RetAllow);
                 break;
@@ -224,6 +263,40 @@ internal static class FilterGenerator
                 Ret(code, Bpf.RetTrace);
                 break;
         }
+    }
+
+    private const uint PrSetSeccomp = 22;
+
+    /// <summary>
+    /// The fast path's stub page: a syscall whose return address is stub + 2 passes. Both halves of the
+    /// instruction pointer are compared (a page with the same low 32 bits elsewhere is no stub).
+    /// </summary>
+    private static void EmitStubAllow(List<Interop.SockFilter> code, ulong stub)
+    {
+        ulong exit = stub + 2;
+        Ld(code, Bpf.OffIpHigh);
+        Jump(code, Bpf.JeqK, (uint)(exit >> 32), 0, 3);
+        Ld(code, Bpf.OffIpLow);
+        Jump(code, Bpf.JeqK, (uint)exit, 0, 1);
+        Ret(code, Bpf.RetAllow);
+    }
+
+    /// <summary>Stops when argument <paramref name="arg"/> is below 4 GiB (and, with <paramref name="nonZero"/>, not NULL); else falls through.</summary>
+    private static void EmitAddressGuard(List<Interop.SockFilter> code, int arg, bool nonZero)
+    {
+        Ld(code, Bpf.OffArgHigh(arg));
+        if (nonZero)
+        {
+            Jump(code, Bpf.JeqK, 0, 0, 3);          // high half not 0: past the guard
+            Ld(code, Bpf.OffArgLow(arg));
+            Jump(code, Bpf.JeqK, 0, 1, 0);          // NULL: past the guard
+        }
+        else
+        {
+            Jump(code, Bpf.JeqK, 0, 0, 1);
+        }
+
+        Ret(code, Bpf.RetTrace);
     }
 
     private static void Ld(List<Interop.SockFilter> code, uint offset)

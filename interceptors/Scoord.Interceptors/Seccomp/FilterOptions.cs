@@ -14,4 +14,12 @@ public readonly record struct FilterOptions
 
     /// <summary>Stop at close (only with --app-checkpoint: a checkpoint file closed after writing).</summary>
     public bool TraceCloses { get; init; }
+
+    /// <summary>
+    /// The in-process fast path's stub page (0: off). Syscalls made from it (their return address is the
+    /// page + 2, both halves of the instruction pointer checked) pass without a stop; and exec, seccomp
+    /// filters (seccomp, prctl PR_SET_SECCOMP) and every mapping change below 4 GiB stop, so that the
+    /// preload stays in place and no other code can take the page's address.
+    /// </summary>
+    public ulong FastPathStub { get; init; }
 }

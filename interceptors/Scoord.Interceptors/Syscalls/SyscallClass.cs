@@ -25,6 +25,14 @@ public enum SyscallClass : byte
     NamespaceFlags,
     /// <summary>close: stops only under --app-checkpoint (a checkpoint file closed after writing is a rollback point).</summary>
     CloseIfAsked,
+    /// <summary>execve/execveat: stop only under the fast path (the preload must survive an edited environment).</summary>
+    ExecFastPath,
+    /// <summary>seccomp: stops only under the fast path (a filter of the app's own switches it off for that process).</summary>
+    SeccompFastPath,
+    /// <summary>prctl: stops only under the fast path, and only for PR_SET_SECCOMP.</summary>
+    PrctlSeccomp,
+    /// <summary>mprotect, munmap, mremap, pkey_mprotect, shmat: stop only under the fast path, for addresses below 4 GiB (the stub page).</summary>
+    AddressGuard,
 }
 
 /// <summary>What the tracer does with a stopped syscall of this kind.</summary>
@@ -61,4 +69,10 @@ public enum DecodeKind : byte
     Close,
     /// <summary>Cannot be journaled: refused with <see cref="SyscallEntry.RefuseErrno"/>.</summary>
     Refuse,
+    /// <summary>execve/execveat under the fast path: the preload and its ring stay in the new environment.</summary>
+    Exec,
+    /// <summary>seccomp, prctl(PR_SET_SECCOMP) under the fast path: the process goes the ptrace way from now on; also the hooks' notify.</summary>
+    SeccompFilter,
+    /// <summary>A mapping change below 4 GiB under the fast path: refused when it touches the stub page.</summary>
+    AddressGuard,
 }

@@ -43,5 +43,13 @@ public readonly record struct SyscallEntry
     /// <summary>For refused syscalls: the errno returned to the app.</summary>
     public Errno RefuseErrno { get; init; }
 
-    public bool IsJournaled => Decode is not (DecodeKind.None or DecodeKind.Refuse or DecodeKind.Dup or DecodeKind.Clone3 or DecodeKind.Sync or DecodeKind.Close);
+    /// <summary>An address the fast path's stub page must be guarded against (mmap, mprotect, munmap, mremap, shmat); -1 none.</summary>
+    public sbyte AddressArg { get; init; }
+    /// <summary>A second such address (mremap's new address), guarded only when not NULL; -1 none.</summary>
+    public sbyte Address2Arg { get; init; }
+    /// <summary><see cref="AddressArg"/> NULL lets the kernel choose (mmap, shmat): it is not guarded then.</summary>
+    public bool AddressNonZero { get; init; }
+
+    public bool IsJournaled => Decode is not (DecodeKind.None or DecodeKind.Refuse or DecodeKind.Dup or DecodeKind.Clone3 or DecodeKind.Sync
+        or DecodeKind.Close or DecodeKind.Exec or DecodeKind.SeccompFilter or DecodeKind.AddressGuard);
 }

@@ -35,7 +35,8 @@ public static class SyscallTable
         int dirfd = -1, int path = -1, int dirfd2 = -1, int path2 = -1, int fd = -1, int flags = -1,
         int mode = -1, int offset = -1, int length = -1, bool noFollow = false, Errno refuse = Errno.None,
         bool atFlags = false, bool content = false, ulong impliedFlags = 0, bool fdStatusFlags = false,
-        bool removesName = false, bool createsName = false, int uid = -1, int gid = -1, int iovec = -1, int outOffset = -1)
+        bool removesName = false, bool createsName = false, int uid = -1, int gid = -1, int iovec = -1, int outOffset = -1,
+        int address = -1, int address2 = -1, bool addressNonZero = false)
         => new()
         {
             Name = name, Class = cls, Decode = decode, Op = op,
@@ -45,6 +46,7 @@ public static class SyscallTable
             AtFlags = atFlags, Content = content, ImpliedFlags = impliedFlags, FdStatusFlags = fdStatusFlags,
             RemovesName = removesName, CreatesName = createsName, UidArg = (sbyte)uid, GidArg = (sbyte)gid,
             IovecArg = (sbyte)iovec, OutOffsetArg = (sbyte)outOffset,
+            AddressArg = (sbyte)address, Address2Arg = (sbyte)address2, AddressNonZero = addressNonZero,
         };
 
     private static SyscallEntry Refused(string name, OpCode op, SyscallClass cls = SyscallClass.Trace, int flags = -1)
@@ -114,7 +116,8 @@ public static class SyscallTable
         yield return Row("fsetxattr", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Fsetxattr, fd: 0, flags: 4);
         yield return Row("fremovexattr", SyscallClass.FdMutate, DecodeKind.Fd, OpCode.Fremovexattr, fd: 0);
         yield return Row("ioctl", SyscallClass.Ioctl, DecodeKind.Ioctl, OpCode.Ioctl, fd: 0, flags: 1, content: true);
-        yield return Row("mmap", SyscallClass.MmapShared, DecodeKind.Mmap, OpCode.Mmap, fd: 4, flags: 3, mode: 2, offset: 5, length: 1, content: true);
+        yield return Row("mmap", SyscallClass.MmapShared, DecodeKind.Mmap, OpCode.Mmap, fd: 4, flags: 3, mode: 2, offset: 5, length: 1, content: true,
+            address: 0, addressNonZero: true);
 
         // Content and names by path.
         yield return Row("truncate", T, DecodeKind.Path, OpCode.Truncate, path: 0, length: 1, content: true);
@@ -164,6 +167,18 @@ public static class SyscallTable
         yield return Refused("clone", OpCode.Clone, SyscallClass.NamespaceFlags, flags: 0);
         yield return Refused("unshare", OpCode.Unshare, SyscallClass.NamespaceFlags, flags: 0);
         yield return Row("clone3", T, DecodeKind.Clone3, OpCode.Clone);
+
+        // The fast path: the preload survives exec, a filter of the app's own switches it off for that
+        // process (and the hooks' notify uses seccomp), and no mapping may take the stub page's address.
+        yield return Row("execve", SyscallClass.ExecFastPath, DecodeKind.Exec, OpCode.Exec);
+        yield return Row("execveat", SyscallClass.ExecFastPath, DecodeKind.Exec, OpCode.Exec);
+        yield return Row("seccomp", SyscallClass.SeccompFastPath, DecodeKind.SeccompFilter, OpCode.Other, flags: 0);
+        yield return Row("prctl", SyscallClass.PrctlSeccomp, DecodeKind.SeccompFilter, OpCode.Other, flags: 0);
+        yield return Row("mprotect", SyscallClass.AddressGuard, DecodeKind.AddressGuard, OpCode.Mprotect, address: 0, length: 1);
+        yield return Row("pkey_mprotect", SyscallClass.AddressGuard, DecodeKind.AddressGuard, OpCode.Mprotect, address: 0, length: 1);
+        yield return Row("munmap", SyscallClass.AddressGuard, DecodeKind.AddressGuard, OpCode.Munmap, address: 0, length: 1);
+        yield return Row("mremap", SyscallClass.AddressGuard, DecodeKind.AddressGuard, OpCode.Mremap, address: 0, length: 1, address2: 4);
+        yield return Row("shmat", SyscallClass.AddressGuard, DecodeKind.AddressGuard, OpCode.Other, address: 1, addressNonZero: true);
 
         // Cannot be journaled: refused with ENOSYS (libraries fall back), journaled as refused.
         yield return Refused("io_uring_setup", OpCode.IoUringSetup);

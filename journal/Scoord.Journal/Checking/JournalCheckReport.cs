@@ -33,5 +33,8 @@ public sealed class JournalCheckReport
 
     public ulong LastSeq { get; internal set; }
 
+    /// <summary>Records in a fast-path ring left by a run that did not end (applied at the next open for writing); -1: no ring.</summary>
+    public long RingRecords { get; internal set; } = -1;
+
     public bool IsClean => Damage.Count == 0;
 }

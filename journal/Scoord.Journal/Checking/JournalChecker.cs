@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using RocksDbSharp;
+using Scoord.Journal.Rocks;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Undo;
 
@@ -65,6 +65,7 @@ public sealed class JournalChecker
         }
 
         _report.LastSeq = _lastSeq;
+        _report.RingRecords = Ring.RingCheck.Check(_store.Directory, _report.Damage);
     }
 
     private void CheckMeta()
@@ -128,7 +129,7 @@ public sealed class JournalChecker
                 check(lastKey, it.Value());
             }
 
-            Native.Instance.rocksdb_iter_get_error(it.Handle);
+            it.CheckError();
         }
         catch (RocksDbException e)
         {

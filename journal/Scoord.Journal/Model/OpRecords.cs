@@ -19,6 +19,11 @@ public enum IntentFlags : ushort
     Rollback = 8,
     /// <summary>An operation on an open file whose last name was removed: the path is the name it had.</summary>
     Deleted = 16,
+    /// <summary>
+    /// scoord itself failed while handling this stop (an internal error): the syscall was failed with
+    /// InjectedErrno (EIO, ENOSYS when not understood) instead of crashing the program; path2 says what failed.
+    /// </summary>
+    Fault = 32,
 }
 
 /// <summary>

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using RocksDbSharp;
+using Scoord.Journal.Rocks;
 using Scoord.Journal.Codec;
 
 namespace Scoord.Journal;

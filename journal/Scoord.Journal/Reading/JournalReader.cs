@@ -1,4 +1,4 @@
-using RocksDbSharp;
+using Scoord.Journal.Rocks;
 using Scoord.Interceptors.Syscalls;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
@@ -106,7 +106,7 @@ public sealed partial class JournalReader
     /// <summary>Counts for `scoord status`. Reads the whole journal.</summary>
     public JournalStats GetStats()
     {
-        long operations = 0, completed = 0, failed = 0, pending = 0, processEvents = 0;
+        long operations = 0, completed = 0, failed = 0, pending = 0, processEvents = 0, faults = 0;
         long firstNs = 0, lastNs = 0;
         bool any = false;
         ulong lastSeq = 0;
@@ -134,6 +134,11 @@ public sealed partial class JournalReader
             }
 
             operations++;
+            if ((e.IntentFlags & IntentFlags.Fault) != 0)
+            {
+                faults++;
+            }
+
             switch (e.Status)
             {
                 case EntryStatus.Completed: completed++; break;
@@ -148,6 +153,7 @@ public sealed partial class JournalReader
             Completed = completed,
             Failed = failed,
             Pending = pending,
+            Faults = faults,
             ProcessEvents = processEvents,
             Processes = pids.Count,
             LastSeq = lastSeq,
@@ -334,7 +340,7 @@ public sealed partial class JournalReader
     {
         try
         {
-            Native.Instance.rocksdb_iter_get_error(it.Handle);
+            it.CheckError();
         }
         catch (RocksDbException e)
         {

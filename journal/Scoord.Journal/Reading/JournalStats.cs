@@ -9,6 +9,9 @@ public sealed class JournalStats
     public long Failed { get; init; }
     public long Pending { get; init; }
 
+    /// <summary>Operations scoord failed because of a fault of its own (flagged Fault; counted in Failed too).</summary>
+    public long Faults { get; init; }
+
     /// <summary>Process events (fork, vfork, clone, exec, exit).</summary>
     public long ProcessEvents { get; init; }
 

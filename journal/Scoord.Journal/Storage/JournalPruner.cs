@@ -1,4 +1,4 @@
-using RocksDbSharp;
+using Scoord.Journal.Rocks;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Undo;
 
@@ -70,23 +70,14 @@ public static class JournalPruner
     private static void Reclaim(JournalStore store)
     {
         RocksDb db = store.Db;
-        IntPtr flush = Native.Instance.rocksdb_flushoptions_create();
-        try
+        foreach (string name in JournalLayout.Families)
         {
-            Native.Instance.rocksdb_flushoptions_set_wait(flush, 1);
-            foreach (string name in JournalLayout.Families)
+            if (store.OptionalFamily(name) is { } family) // a journal older than the memory family may lack it
             {
-                if (store.OptionalFamily(name) is { } family)
-                {
-                    Native.Instance.rocksdb_flush_cf(db.Handle, flush, family.Handle);
-                }
+                db.Flush(family);
             }
         }
-        finally
-        {
-            Native.Instance.rocksdb_flushoptions_destroy(flush);
-        }
 
-        db.CompactRange((byte[]?)null!, null!, store.Family(JournalLayout.UndoFamily));
+        db.CompactRange(store.Family(JournalLayout.UndoFamily));
     }
 }

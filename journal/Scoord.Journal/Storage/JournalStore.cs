@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using RocksDbSharp;
+using Scoord.Journal.Rocks;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
 
@@ -67,6 +67,23 @@ public sealed class JournalStore : IDisposable
     /// <summary>Reads the journal.</summary>
     public JournalReader Reader { get; }
 
+    /// <summary>
+    /// A second writer on this store, with a batch of its own (the fast path's drain commits from its
+    /// own thread). It shares the sequence allocator. Only a store from <see cref="OpenForWriting"/> has one.
+    /// </summary>
+    public JournalWriter CreateWriter()
+    {
+        _ = Writer; // throws for a read-only store
+        return new JournalWriter(
+            _db,
+            _db.GetColumnFamily(JournalLayout.OpsFamily),
+            _db.GetColumnFamily(JournalLayout.ResultsFamily),
+            _db.GetColumnFamily(JournalLayout.ProcsFamily),
+            _db.GetColumnFamily(JournalLayout.UndoFamily),
+            Sequences,
+            Directory);
+    }
+
     /// <summary>Where sequence numbers come from (shared by every producer writing into this store).</summary>
     public SequenceAllocator Sequences { get; }
 
@@ -78,21 +95,14 @@ public sealed class JournalStore : IDisposable
     internal ReadOptions ReadOptions => _readOptions;
 
     /// <summary>
-    /// Binds RocksDbSharp's native functions (over a thousand, with Reflection.Emit: most of a
-    /// cold start's time in the first open). The CLI calls this on a thread of its own at start-up
-    /// so the binding overlaps parsing and launch preparation; the first open then finds it done or
-    /// waits for it (a type initializer runs once). Failures are left to the open, which reports them.
+    /// Loads librocksdb (the journal binds the C functions it uses at compile time, Rocks/RocksNative;
+    /// what is left of a cold start's cost is the dynamic loader's). The CLI calls this on a thread of its
+    /// own at start-up so the load overlaps parsing and launch preparation. Failures are left to the open,
+    /// which reports them.
     /// </summary>
     public static void PrepareNativeBinding()
     {
-        try
-        {
-            _ = Native.Instance;
-        }
-        catch (Exception)
-        {
-            // The open on the calling thread meets the same error and reports it.
-        }
+        System.Runtime.InteropServices.NativeLibrary.TryLoad("rocksdb", typeof(JournalStore).Assembly, null, out _);
     }
 
     /// <summary>
@@ -125,6 +135,8 @@ public sealed class JournalStore : IDisposable
             db = OpenRocksDb(full, () => RocksDb.Open(options, DbPath(full), Families()));
             EnsureMeta(full, db, logger);
             var store = new JournalStore(full, db, options, journalLock, secondaryDir: null, logger);
+            // A fast-path ring left by a run that died: what it holds was let through, so it goes into the journal first.
+            Ring.RingRecovery.Recover(store, logger);
             logger.Opened(full, store.Sequences.Last);
             return store;
         }
@@ -151,6 +163,19 @@ public sealed class JournalStore : IDisposable
         if (JournalDirectory.Inspect(full) != JournalDirectory.State.Journal)
         {
             ThrowHelper.ThrowNoJournal(full);
+        }
+
+        if (checkMeta && Ring.RingFile.Exists(full) && !JournalLock.IsHeld(full, out _))
+        {
+            // A fast-path ring of a run that did not end: readers see what it holds (the open for writing applies it).
+            try
+            {
+                OpenForWriting(full).Dispose();
+            }
+            catch (Exception e) when (e is ScoordException or IOException or UnauthorizedAccessException)
+            {
+                // taken meanwhile by a coordinator (which recovers it), or not writable by this user: read what is there
+            }
         }
 
         DbOptions options = CreateOptions(createIfMissing: false);
@@ -263,7 +288,11 @@ public sealed class JournalStore : IDisposable
             // Only a torn tail (the last, partly written WAL record after a crash) is dropped;
             // corruption anywhere else fails the open.
             .SetWalRecoveryMode(Recovery.TolerateCorruptedTailRecords)
-            .SetKeepLogFileNum(4);
+            .SetKeepLogFileNum(4)
+            // No preallocation of the WAL (RocksDB reserves write_buffer_size * 1.1, about 70 MiB, with
+            // fallocate): on tmpfs that is 70 MiB of memory zeroed before the first record, a third of a
+            // `scoord run -- true`; appends to the journal's WAL are small and sequential anyway.
+            .SetAllowFallocate(false);
     }
 
     private static ColumnFamilies Families()
@@ -406,7 +435,7 @@ public sealed class JournalStore : IDisposable
             it.SeekToLast();
             if (!it.Valid())
             {
-                Native.Instance.rocksdb_iter_get_error(it.Handle);
+                it.CheckError();
                 return 0;
             }
 

@@ -1,5 +1,5 @@
 using System.Text;
-using RocksDbSharp;
+using Scoord.Journal.Rocks;
 using Scoord.Journal.Codec;
 
 namespace Scoord.Journal;
@@ -61,7 +61,7 @@ public sealed partial class JournalWriter
         ReadOnlySpan<byte> record = _buffer.AsSpan(0, written);
         Span<byte> key = stackalloc byte[CheckpointCodec.KeySize];
         CheckpointCodec.WriteKey(key, id);
-        _batch.Put(key, record, _checkpoints);
+        _batch.Put(key, record, _checkpoints!); // set by LoadCheckpointState above
         _pending++;
         _batchBytes += CheckpointCodec.KeySize + written;
         Put(_ops, seq, record);
@@ -96,7 +96,7 @@ public sealed partial class JournalWriter
                 last = Math.Max(last, c.Id);
             }
 
-            Native.Instance.rocksdb_iter_get_error(it.Handle);
+            it.CheckError();
         }
         catch (RocksDbException e)
         {

@@ -1,4 +1,4 @@
-using RocksDbSharp;
+using Scoord.Journal.Rocks;
 using Scoord.Journal.Memory;
 
 namespace Scoord.Journal;

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using RocksDbSharp;
+using Scoord.Journal.Rocks;
 using Scoord.Journal.Codec;
 using Scoord.Journal.Model;
 
@@ -44,6 +44,12 @@ public sealed partial class JournalWriter : IDisposable
     private int _pending;
     private long _batchBytes;
     private long _bytesWritten;
+
+    // A save point in the batch (one at most): what one tracer stop appended can be dropped when scoord fails
+    // while handling it, without dropping the records of the other stops gathered in the same batch.
+    private bool _marked;
+    private int _markPending;
+    private long _markBytes;
 
     internal JournalWriter(RocksDb db, ColumnFamilyHandle ops, ColumnFamilyHandle results, ColumnFamilyHandle procs, ColumnFamilyHandle undo, SequenceAllocator sequences, string dir)
     {
@@ -141,7 +147,7 @@ public sealed partial class JournalWriter : IDisposable
             // itself, rather than relying on an empty batch being written to it.
             try
             {
-                Native.Instance.rocksdb_flush_wal(_db.Handle, 1);
+                _db.FlushWal(sync: true);
                 return true;
             }
             catch (RocksDbException e)
@@ -173,7 +179,39 @@ public sealed partial class JournalWriter : IDisposable
     {
         _batchBytes = 0;
         _pending = 0;
+        _marked = false; // Clear drops the save points too
         _batch.Clear();
+    }
+
+    /// <summary>
+    /// Remembers the batch as it is now (replacing an earlier mark): <see cref="DiscardSinceMark"/> drops what
+    /// is appended after this point. A commit in between consumes the mark (what it wrote stays written).
+    /// </summary>
+    public void Mark()
+    {
+        if (_marked)
+        {
+            _batch.PopSavePoint();
+        }
+
+        _batch.SetSavePoint();
+        _marked = true;
+        _markPending = _pending;
+        _markBytes = _batchBytes;
+    }
+
+    /// <summary>Drops the records appended since <see cref="Mark"/>; nothing when no mark is set (or a commit consumed it).</summary>
+    public void DiscardSinceMark()
+    {
+        if (!_marked)
+        {
+            return;
+        }
+
+        _batch.RollbackToSavePoint();
+        _marked = false;
+        _pending = _markPending;
+        _batchBytes = _markBytes;
     }
 
     public void Dispose()

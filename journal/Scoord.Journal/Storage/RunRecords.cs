@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
-using RocksDbSharp;
+using Scoord.Journal.Rocks;
 
 namespace Scoord.Journal;
 
@@ -67,7 +67,10 @@ public static class RunRecords
     /// are assigned here: the next id, and the journal's last sequence number), synced. Needs a store opened
     /// for writing (the coordinator's): only the lock holder appends, so ids cannot collide.
     /// </summary>
-    public static RunRecord AppendRunRecord(this JournalStore store, RunRecord record)
+    public static RunRecord AppendRunRecord(this JournalStore store, RunRecord record) => AppendRunRecord(store, record, store.Sequences.Last);
+
+    /// <summary>As the other overload, with the last sequence number before the run given (the record may be written while the run starts).</summary>
+    public static RunRecord AppendRunRecord(this JournalStore store, RunRecord record, ulong startSeq)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(record);
@@ -78,7 +81,7 @@ public static class RunRecords
             last = Math.Max(last, r.Id);
         }
 
-        RunRecord stored = record with { Id = last + 1, StartSeq = store.Sequences.Last, EndTimeNs = null, ExitStatus = null };
+        RunRecord stored = record with { Id = last + 1, StartSeq = startSeq, EndTimeNs = null, ExitStatus = null };
         Put(store, Key(stored.Id, end: false), EncodeStart(stored), "writing a run record");
         return stored;
     }
@@ -140,7 +143,7 @@ public static class RunRecords
                 }
             }
 
-            Native.Instance.rocksdb_iter_get_error(it.Handle);
+            it.CheckError();
         }
         catch (RocksDbException e)
         {

@@ -30,6 +30,14 @@ internal sealed class FsckCommand
         }
 
         CultureInfo c = CultureInfo.InvariantCulture;
+        if (r.RingRecords >= 0)
+        {
+            context.Stdout.WriteLine(string.Format(
+                c,
+                "fast path ring of a run that did not end: {0} records, not yet in the journal (the next `scoord run`, `checkpoint`, `rollback` or `log` applies them)",
+                r.RingRecords));
+        }
+
         // The counts add up to the total; records in none of them (undecodable ones) are counted as such.
         string unaccounted = r.Unaccounted > 0 ? string.Format(c, ", {0} undecodable", r.Unaccounted) : string.Empty;
         context.Stdout.WriteLine(string.Format(

@@ -70,8 +70,14 @@ internal sealed class RunCommand
 
     private readonly Option<string?> _memory = new("--memory")
     {
-        Description = "Memory checkpoint provider: app (default with --app-checkpoint), none (default otherwise), scoord (scoord dumps the processes itself), criu",
+        Description = "Memory checkpoint provider: app (default with --app-checkpoint), none (default otherwise), scoord (scoord dumps the processes itself; ptrace only: turns the in-process fast path off for the run), criu",
         HelpName = "PROVIDER",
+    };
+
+    private readonly Option<bool> _noFastPath = new("--no-fastpath")
+    {
+        Description = "Journal through ptrace only, without the in-process fast path (the mode for untrusted programs; also SCOORD_NO_FASTPATH=1)",
+        Arity = ArgumentArity.Zero,
     };
 
     private readonly Argument<string[]> _program = new("command")
@@ -96,6 +102,7 @@ internal sealed class RunCommand
             _exclude,
             _only,
             _journalStdio,
+            _noFastPath,
             _program,
         };
         Command.SetAction(parseResult => _app.Execute(parseResult, "run", context => Execute(parseResult, context), context => BuildOptions(parseResult, context)));
@@ -133,6 +140,7 @@ internal sealed class RunCommand
             JournalStdio = parseResult.GetValue(_journalStdio),
             Durability = ParseDurability(durability),
             CheckpointEvery = every is null ? null : DurationParser.Parse("--checkpoint-every", every),
+            NoFastPath = parseResult.GetValue(_noFastPath),
         };
         return WithSynchronizerOptions(parseResult, options);
     }

@@ -81,6 +81,12 @@ internal sealed class StatusCommand(CliApplication app)
         o.WriteLine("journal      " + dir);
         o.WriteLine("coordinator  " + (running ? (pid > 0 ? string.Create(c, $"running (pid {pid})") : "running") : "not running"));
         o.WriteLine(string.Create(c, $"operations   {s.Operations} ({s.Completed} completed, {s.Failed} failed, {s.Pending} pending)"));
+        if (s.Faults > 0)
+        {
+            // Ops scoord failed (EIO/ENOSYS) because it failed itself while handling them: `scoord log` shows each.
+            o.WriteLine(string.Create(c, $"faults       {s.Faults} (operations failed by a fault of scoord's; see scoord log)"));
+        }
+
         o.WriteLine(string.Create(c, $"processes    {s.Processes} ({s.ProcessEvents} process events)"));
         o.WriteLine(string.Create(c, $"last seq     {s.LastSeq}"));
         o.WriteLine("first        " + (s.FirstTime is { } f ? LocalText(f) : "-"));
@@ -108,6 +114,7 @@ internal sealed class StatusCommand(CliApplication app)
             w.WriteNumber("completed", s.Completed);
             w.WriteNumber("failed", s.Failed);
             w.WriteNumber("pending", s.Pending);
+            w.WriteNumber("faults", s.Faults);
             w.WriteNumber("processes", s.Processes);
             w.WriteNumber("last_seq", s.LastSeq);
             WriteTime(w, "first_time", s.FirstTime);

@@ -114,6 +114,7 @@ internal sealed class LogJsonWriter : IEntryWriter
         w.WriteBoolean("refused", (e.IntentFlags & IntentFlags.Refused) != 0);
         w.WriteBoolean("deleted", (e.IntentFlags & IntentFlags.Deleted) != 0);
         w.WriteBoolean("rollback", (e.IntentFlags & IntentFlags.Rollback) != 0);
+        w.WriteBoolean("fault", (e.IntentFlags & IntentFlags.Fault) != 0);
         w.WriteEndObject();
         w.Flush();
         w.Reset();

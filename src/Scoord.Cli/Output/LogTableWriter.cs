@@ -47,6 +47,12 @@ internal sealed class LogTableWriter : IEntryWriter
             b.Append("to checkpoint ").Append(e.Mode.ToString(CultureInfo.InvariantCulture)).Append(' ');
             AppendVisible(b, e.Path2Text ?? string.Empty);
         }
+        else if ((e.IntentFlags & IntentFlags.Fault) != 0)
+        {
+            // scoord failed while handling the op and failed it instead of crashing the program: what failed.
+            b.Append("[scoord fault] ");
+            AppendVisible(b, e.Path2Text ?? string.Empty);
+        }
         else
         {
             AppendPath(b, e.Path);

@@ -9,7 +9,7 @@ namespace Scoord.Coordinator.Faults;
 /// </summary>
 public static class FaultInjection
 {
-    /// <summary>The environment variable naming the armed point: <c>NAME</c> or <c>NAME@N</c>.</summary>
+    /// <summary>The environment variable naming the armed point: <c>NAME</c>, <c>NAME@N</c>, or <c>NAME:SYSCALL@N</c> for points reached per syscall stop.</summary>
     public const string Variable = "SCOORD_FAULT";
 
     /// <summary>The names accepted in SCOORD_FAULT, in <see cref="FaultPoint"/> order (index 0 unused).</summary>
@@ -25,12 +25,20 @@ public static class FaultInjection
         "checkpoint-after-record",
         "rollback-midway",
         "tracee-kill-before-completion",
+        "drain-before-commit",
+        "hook-after-intent",
+        "hook-after-syscall",
+        "decode-throw",
+        "complete-throw",
     ];
 
     /// <summary>The armed point (<see cref="FaultPoint.None"/> when unset).</summary>
-    public static readonly FaultPoint Armed = Parse(Environment.GetEnvironmentVariable(Variable), out s_countdown);
+    public static readonly FaultPoint Armed = Parse(Environment.GetEnvironmentVariable(Variable), out s_countdown, out s_syscall);
 
     private static int s_countdown;
+
+    // NAME:SYSCALL@N: only stops of that syscall count (the points reached per syscall stop).
+    private static readonly string? s_syscall;
 
     /// <summary>
     /// A warning line when SCOORD_FAULT is set but names no point (a test that arms a misspelt point
@@ -61,6 +69,14 @@ public static class FaultInjection
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool Fires(FaultPoint point) => Armed == point && point != FaultPoint.None && CountDown();
 
+    /// <summary>
+    /// <see cref="Fires(FaultPoint)"/> for points reached per syscall stop: with <c>NAME:SYSCALL@N</c>, only stops of
+    /// <paramref name="syscall"/> count, so a test can aim at one op of its program whatever its runtime does first.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Fires(FaultPoint point, string syscall) =>
+        Armed == point && point != FaultPoint.None && (s_syscall is null || string.Equals(s_syscall, syscall, StringComparison.Ordinal)) && CountDown();
+
     private static bool CountDown() => --s_countdown == 0;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -82,12 +98,21 @@ public static class FaultInjection
         Thread.Sleep(Timeout.Infinite);
     }
 
-    private static FaultPoint Parse(string? value, out int count)
+    private static FaultPoint Parse(string? value, out int count, out string? syscall)
     {
         count = 1;
+        syscall = null;
         if (string.IsNullOrEmpty(value))
         {
             return FaultPoint.None;
+        }
+
+        int colon = value.IndexOf(':', StringComparison.Ordinal);
+        if (colon >= 0)
+        {
+            int end = value.IndexOf('@', colon);
+            syscall = end < 0 ? value[(colon + 1)..] : value[(colon + 1)..end];
+            value = value.Remove(colon, (end < 0 ? value.Length : end) - colon);
         }
 
         string name = value;

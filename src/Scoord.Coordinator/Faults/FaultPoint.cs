@@ -32,4 +32,25 @@ public enum FaultPoint : byte
     /// op, scoord SIGKILLs the tracee (the syscall ran, its completion is never written) and goes on.
     /// </summary>
     TraceeKillBeforeCompletion,
+
+    /// <summary><c>drain-before-commit</c>: the fast path's drain has records of the rings in its batch, before its commit (the rings keep them: recovery).</summary>
+    DrainBeforeCommit,
+
+    /// <summary>
+    /// <c>hook-after-intent</c>: not reached by scoord: the fast path's library in the app SIGKILLs its own process
+    /// at the N-th call whose INTENT is published, before the syscall runs.
+    /// </summary>
+    HookAfterIntent,
+
+    /// <summary><c>hook-after-syscall</c>: as hook-after-intent, after the syscall ran and before its DONE record.</summary>
+    HookAfterSyscall,
+
+    /// <summary>
+    /// <c>decode-throw</c>: not a crash of scoord: the N-th seccomp stop that reaches the decoder throws, as a bug in
+    /// a decoder would. Fault isolation must fail that one op (EIO) and trace on.
+    /// </summary>
+    DecodeThrow,
+
+    /// <summary><c>complete-throw</c>: the N-th syscall-exit stop of a journaled op throws before its completion is recorded.</summary>
+    CompleteThrow,
 }

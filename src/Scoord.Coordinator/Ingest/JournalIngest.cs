@@ -35,6 +35,7 @@ internal sealed unsafe partial class JournalIngest
     private readonly byte[] _unlinkedCheck = new byte[PathMax + 1];
     private readonly Dictionary<(ulong Dev, ulong Ino), FdPostState> _lastFdPost = new();
     private ulong _pathOps;
+    private ulong* _sharedPathOps;
     private bool _failureReported;
 
     public JournalIngest(JournalWriter writer, ILogger logger)
@@ -43,6 +44,14 @@ internal sealed unsafe partial class JournalIngest
         _capture = new UndoCapture(writer);
         _logger = logger;
     }
+
+    /// <summary>
+    /// Under the fast path, path operations the hooks journal count too: an fd post-state is superseded
+    /// only when no path operation of either producer came between (the shared counter of the ring).
+    /// </summary>
+    public void SharePathOps(ulong* counter) => _sharedPathOps = counter;
+
+    private ulong PathOpsNow => _pathOps + (_sharedPathOps != null ? Volatile.Read(ref *_sharedPathOps) : 0);
 
     /// <summary>The journal's sequence numbers: take one per event, in the order the events are to be journaled.</summary>
     public SequenceAllocator Sequences => _writer.Sequences;
@@ -108,6 +117,28 @@ internal sealed unsafe partial class JournalIngest
         }
 
         return part;
+    }
+
+    /// <summary>A stop begins: what it appends can be dropped (<see cref="AbandonStop"/>) if scoord fails while handling it.</summary>
+    public void BeginStop() => _writer.Mark();
+
+    /// <summary>
+    /// scoord failed while handling a stop: drop the records it appended (the rest of the batch stays), and
+    /// forget what was captured in the epoch (some of it was in the dropped part: everything is captured afresh).
+    /// </summary>
+    public void AbandonStop()
+    {
+        _writer.DiscardSinceMark();
+        _capture.Epoch.ForgetAll();
+        _lastFdPost.Clear();
+    }
+
+    /// <summary>The record of a fault of scoord's (flags Refused|Fault), its description as path2, under the next sequence number.</summary>
+    public ulong Fault(in OpIntent intent, ReadOnlySpan<byte> description)
+    {
+        ulong seq = Sequences.Next();
+        _writer.AppendIntent(seq, intent, default, description);
+        return seq;
     }
 
     /// <summary>The kernel's answer for the intent <paramref name="seq"/>.</summary>
@@ -260,7 +291,7 @@ internal sealed unsafe partial class JournalIngest
             }
         }
 
-        int dparent = PathNormalizer.ParentLength(display);
+        int dparent = display.IsEmpty ? 0 : PathNormalizer.ParentLength(display);
         _capture.CaptureState(seq, ref part, UndoRole.Parent, _statPath.AsSpan(0, cut + 1), display[..dparent], true, false, firstTouchOnly: true, recordAbsent: false);
     }
 
@@ -374,7 +405,7 @@ internal sealed unsafe partial class JournalIngest
         }
 
         ref FdPostState last = ref CollectionsMarshal.GetValueRefOrAddDefault(_lastFdPost, (dev, ino), out bool known);
-        if (known && last.Epoch == _capture.Epoch.Epoch && last.PathOps == _pathOps
+        if (known && last.Epoch == _capture.Epoch.Epoch && last.PathOps == PathOpsNow
             && last.Path.AsSpan(0, last.PathLen).SequenceEqual(display))
         {
             _writer.DeleteUndo(last.Seq, last.Part);
@@ -388,7 +419,7 @@ internal sealed unsafe partial class JournalIngest
         display.CopyTo(last.Path);
         last.PathLen = display.Length;
         last.Epoch = _capture.Epoch.Epoch;
-        last.PathOps = _pathOps;
+        last.PathOps = PathOpsNow;
         last.Seq = seq;
         last.Part = part;
     }

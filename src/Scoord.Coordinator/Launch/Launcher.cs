@@ -80,9 +80,20 @@ internal sealed unsafe class Launcher : IDisposable
     /// it also gets a process group of its own (the joining `scoord run` forwards its terminal's
     /// signals to that group). Null for the first program, which shares scoord's.
     /// </param>
+    /// <param name="fastPath">The fast path's library and ring directory (`--fastpath LIB DIR`), or null for ptrace only.</param>
+    /// <param name="restorePid">
+    /// scoord restore of a memory image: the launcher makes the process with this pid (`--restore PID`) instead
+    /// of an exec; 0 for a program. A restore never gets the fast path (its image has no ring to reattach).
+    /// </param>
     public void Spawn(string launcherPath, string programPath, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment,
-        string? protectDirectory = null, bool debug = false, JoinedStdio? joined = null, int restorePid = 0)
+        string? protectDirectory = null, bool debug = false, JoinedStdio? joined = null, (string Library, string Directory)? fastPath = null,
+        int restorePid = 0)
     {
+        if (restorePid > 0 && fastPath is not null)
+        {
+            throw new ArgumentException("a memory image's restore runs ptrace only (no fast path)", nameof(fastPath));
+        }
+
         int* fds = stackalloc int[2];
         if (Interop.Libc.pipe2(fds, Interop.Libc.O_CLOEXEC) != 0)
         {
@@ -104,6 +115,13 @@ internal sealed unsafe class Launcher : IDisposable
         {
             args.Add("--protect");
             args.Add(protectDirectory);
+        }
+
+        if (fastPath is { } fp)
+        {
+            args.Add("--fastpath");
+            args.Add(fp.Library);
+            args.Add(fp.Directory);
         }
 
         if (debug)

@@ -37,6 +37,20 @@ internal static unsafe class Stdio
         }
     }
 
+    /// <summary>Whether one of fds 0-2 is a regular file that is not in <paramref name="set"/> yet.</summary>
+    public static bool HasNewRegularFiles(int[] fds, HashSet<(ulong Dev, ulong Ino)> set)
+    {
+        for (int i = 0; i < 3 && i < fds.Length; i++)
+        {
+            if (IsRegular(fds[i], out Interop.Stat st) && !set.Contains((st.st_dev, st.st_ino)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static bool IsRegular(int fd, out Interop.Stat st)
     {
         Interop.Stat s;

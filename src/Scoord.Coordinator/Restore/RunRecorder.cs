@@ -11,10 +11,28 @@ namespace Scoord.Coordinator.Restore;
 /// </summary>
 public static class RunRecorder
 {
+    /// <summary>
+    /// Appends the run record of a run that is about to start (scoord's cwd and environment are the
+    /// program's) on a thread of the pool: it is written while the program starts (its first use of JSON
+    /// and a synced write are a tenth of a `scoord run -- true`). <see cref="End"/> waits for it.
+    /// </summary>
+    public static Task<RunRecord> BeginInBackground(JournalStore store, RunOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ulong startSeq = store.Sequences.Last;
+        RunRecord record = Describe(options);
+        return Task.Run(() => store.AppendRunRecord(record, startSeq));
+    }
+
     /// <summary>Appends the run record of a run that is about to start (scoord's cwd and environment are the program's).</summary>
     public static RunRecord Begin(JournalStore store, RunOptions options)
     {
         ArgumentNullException.ThrowIfNull(store);
+        return store.AppendRunRecord(Describe(options));
+    }
+
+    private static RunRecord Describe(RunOptions options)
+    {
         ArgumentNullException.ThrowIfNull(options);
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (System.Collections.DictionaryEntry kv in Environment.GetEnvironmentVariables())
@@ -32,7 +50,7 @@ public static class RunRecorder
             Options = OptionsOf(options),
             RestoredFrom = options.RestoredFrom,
         };
-        return store.AppendRunRecord(record);
+        return record;
     }
 
     /// <summary>Appends the end of the run (its exit status).</summary>
@@ -69,6 +87,11 @@ public static class RunRecorder
             d["checkpoint-signal"] = [sig.ToString(CultureInfo.InvariantCulture)];
         }
 
+        if (o.NoFastPath)
+        {
+            d["no-fastpath"] = ["true"];
+        }
+
         return d;
     }
 
@@ -89,6 +112,7 @@ public static class RunRecorder
             CheckpointEvery = ParseMs(record.Option("checkpoint-every")),
             CheckpointSignal = int.TryParse(record.Option("checkpoint-signal"), NumberStyles.None, CultureInfo.InvariantCulture, out int s) ? s : null,
             CheckpointTimeout = ParseMs(record.Option("checkpoint-timeout")) ?? TimeSpan.FromSeconds(60),
+            NoFastPath = record.Option("no-fastpath") == "true",
         };
     }
 

@@ -63,7 +63,9 @@ public sealed partial class RollbackEngine
             }
 
             uint type = st.st_mode & S_IFMT;
-            if (expected.Disk.IsKnown ? expected.Disk != found : expected.Type != 0 && expected.Type != type)
+            // A reused inode number is not the same object when its type changed (a directory removed outside
+            // and a symlink made at once often gets the directory's inode number).
+            if ((expected.Disk.IsKnown && expected.Disk != found) || (expected.Type != 0 && expected.Type != type))
             {
                 NameConflict(slot, expected, found, st, string.Create(CultureInfo.InvariantCulture, $"{path} was replaced outside the journal (inode {expected.Disk.Ino} -> {found.Ino})"));
                 continue;

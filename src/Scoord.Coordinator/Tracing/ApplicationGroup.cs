@@ -128,10 +128,16 @@ internal sealed unsafe partial class ApplicationGroup(TracerOptions options, Tra
         {
             ["SCOORD_JOURNAL"] = System.Text.Encoding.UTF8.GetString(options.Policy.JournalPath),
         };
+        // The hooks learnt the files left out of the journal when the ring was made: a joiner whose own
+        // stdio brings new ones runs ptrace only, so that its writes to them stay unjournaled as the tracer's are.
+        bool hooks = options.FastPath is not null && (options.JournalStdio || !Stdio.HasNewRegularFiles(stdio, options.Policy.Untracked));
         using var launcher = new Launch.Launcher();
         launcher.Spawn(_launcherPath, request.Program, request.Argv, environment,
-            protectDirectory: options.MountProtect, debug: logger.IsEnabled(LogLevel.Debug), joined: new Launch.JoinedStdio(stdio, request.Cwd));
+            protectDirectory: options.MountProtect, debug: logger.IsEnabled(LogLevel.Debug), joined: new Launch.JoinedStdio(stdio, request.Cwd),
+            fastPath: hooks && options.FastPath is { } fp ? (fp.LibraryPath, fp.Directory) : null);
         int pid = launcher.Pid;
+        // Its stdio is not the first program's: the hooks classify its writes to fds 0-2 (the filter decides by its own).
+        options.FastPath?.StdioGuarded(pid);
         if (ptrace(PTRACE_SEIZE, pid, 0, Tracer.PtraceOptions) != 0)
         {
             Errno e = Interop.LastErrno;

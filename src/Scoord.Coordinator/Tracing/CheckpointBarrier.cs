@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Scoord.Coordinator.Control;
+using Scoord.Coordinator.FastPath;
 using Scoord.Coordinator.Faults;
 using Scoord.Coordinator.Ingest;
 using Scoord.Interceptors;
@@ -16,7 +17,10 @@ namespace Scoord.Coordinator.Tracing;
 /// stop and no journaled syscall is in flight, runs the --on-checkpoint hook, writes the checkpoint
 /// record (synced), starts a new undo epoch, and resumes everyone as they were. Seccomp stops that
 /// arrive during the barrier are held undecoded and handled after it, so that every operation
-/// journaled before the checkpoint record has completed.
+/// journaled before the checkpoint record has completed. Under the fast path the barrier also waits for
+/// the hooks: a thread stopped between a hook's INTENT and DONE is let run until the hook ends (it then
+/// makes the notify syscall, where it is held), every ring is drained into the journal before the
+/// checkpoint record, and the hooks start a new undo epoch with it.
 /// </summary>
 internal sealed unsafe partial class CheckpointBarrier(
     TraceeTable tracees,
@@ -27,9 +31,13 @@ internal sealed unsafe partial class CheckpointBarrier(
     CheckpointHook hook,
     Doorbell doorbell,
     ITraceLoop loop,
+    FastPathSession? fastPath,
     ILogger logger,
     Memory.MemoryCheckpointer? memory = null) : ICheckpointTaker
 {
+    /// <summary>How long a barrier lets threads finish the hooks' calls they are in before it goes on without them.</summary>
+    private static readonly TimeSpan HookCallGrace = TimeSpan.FromSeconds(5);
+
     private readonly ConcurrentQueue<CheckpointRequest> _requests = new();
     private readonly List<Tracee> _released = new();
 
@@ -88,6 +96,7 @@ internal sealed unsafe partial class CheckpointBarrier(
     public CheckpointInfo Take(string? name)
     {
         commit.Flush();
+        fastPath?.RaiseBarrier(); // hooks that end from now on stop at the notify syscall; new calls go the ptrace way
         resumer.Holding = true;
         try
         {
@@ -122,12 +131,22 @@ internal sealed unsafe partial class CheckpointBarrier(
                 loop.HandleStop(tid, status);
             }
 
+            if (fastPath is not null)
+            {
+                FinishHookCalls();
+                if (!fastPath.Flush(sync: false, out Errno errno))
+                {
+                    throw new ScoordException($"the checkpoint could not be taken: the fast path's records cannot be written to the journal ({errno})");
+                }
+            }
+
             hook.Run(); // throws (and so writes nothing) when the hook fails
             FaultInjection.Hit(FaultPoint.CheckpointBeforeRecord);
             memory?.Dump(name); // --memory scoord: refuses (nothing written) what a restore could not bring back
             mappings.RecordUnmapped(); // their files' post-states belong to the epoch that wrote them
             CheckpointInfo info = ingest.Checkpoint(name, Clock.NowNs());
             memory?.Append(info); // the image's records commit with the checkpoint record
+            fastPath?.NewEpoch(); // the hooks capture everything afresh after the checkpoint (never both: --memory scoord is ptrace only)
             mappings.Recapture(); // memory writes to shared mappings make no syscall: capture them for the new epoch
             if (!ingest.TryCommit(sync: true, out _, out string? error))
             {
@@ -145,7 +164,75 @@ internal sealed unsafe partial class CheckpointBarrier(
         finally
         {
             resumer.Holding = false;
+            fastPath?.LowerBarrier();
             ReleaseHeld();
+        }
+    }
+
+    /// <summary>
+    /// Threads held between a hook's INTENT and DONE are let run until the hook ends (no call is in flight
+    /// at the checkpoint): each makes the notify syscall then, whose seccomp stop holds it again. A thread
+    /// held at a seccomp stop while in a hook's call is in a signal handler that interrupted the hook, and a
+    /// group-stopped one waits for SIGCONT: neither can finish the call now, and the barrier goes on (the
+    /// call's INTENT is in the journal and reads as pending; docs/architecture.md, "The fast path").
+    /// </summary>
+    private void FinishHookCalls()
+    {
+        long deadline = Environment.TickCount64 + (long)HookCallGrace.TotalMilliseconds;
+        int status;
+        while (true)
+        {
+            bool released = false;
+            foreach (Tracee t in tracees.Threads)
+            {
+                if (t.Held && !t.HeldSeccomp && fastPath!.InCall(t.Tid))
+                {
+                    t.Held = false;
+                    ptrace(t.HeldRequest, t.Tid, 0, t.HeldSignal);
+                    t.HeldRequest = PTRACE_CONT;
+                    t.HeldSignal = 0;
+                    released = true;
+                }
+            }
+
+            if (!released)
+            {
+                return;
+            }
+
+            while (!AllHeld())
+            {
+                if (Environment.TickCount64 > deadline)
+                {
+                    Log.HookCallsUnfinished(logger);
+                    return;
+                }
+
+                int tid = waitpid(-1, &status, __WALL | WNOHANG);
+                if (tid == 0)
+                {
+                    Thread.Sleep(1);
+                    continue;
+                }
+
+                if (tid < 0)
+                {
+                    if (Interop.LastErrno == Errno.EINTR)
+                    {
+                        continue;
+                    }
+
+                    return;
+                }
+
+                if (tid == doorbell.Pid)
+                {
+                    doorbell.Hold();
+                    continue;
+                }
+
+                loop.HandleStop(tid, status);
+            }
         }
     }
 
@@ -213,5 +300,8 @@ internal sealed unsafe partial class CheckpointBarrier(
     {
         [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "checkpoint {Id} ({Name}) taken with {Tracees} threads stopped")]
         public static partial void CheckpointTaken(ILogger logger, int id, string name, int tracees);
+
+        [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "checkpoint barrier: a thread did not leave the fast path's call it was in; its call reads as pending")]
+        public static partial void HookCallsUnfinished(ILogger logger);
     }
 }

@@ -37,6 +37,19 @@ internal sealed class GroupCommit(JournalIngest ingest, TraceeTable tracees, Tra
 
     public void MarkSyncPoint() => _syncPoint = true;
 
+    /// <summary><paramref name="t"/>'s intent was dropped (a fault of scoord's at its stop): it is no longer resumed by the commit.</summary>
+    public void Undefer(Tracee t)
+    {
+        for (int i = 0; i < _deferredCount; i++)
+        {
+            if (_deferred[i] == t.Tid)
+            {
+                _deferred[i] = _deferred[--_deferredCount];
+                return;
+            }
+        }
+    }
+
     /// <summary>One RocksDB write for every record gathered, then resume the tracees that wait for it.</summary>
     public void Flush()
     {

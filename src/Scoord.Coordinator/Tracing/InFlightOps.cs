@@ -1,3 +1,4 @@
+using Scoord.Coordinator.FastPath;
 using Scoord.Interceptors.Decoding;
 using Scoord.Interceptors.Syscalls;
 
@@ -8,7 +9,10 @@ namespace Scoord.Coordinator.Tracing;
 /// run concurrently in the kernel. An operation that touches an inode or a directory (whose entries it
 /// changes) that another journaled operation in flight touches is held back, parked in its seccomp
 /// stop, until that one completes; then it is decoded afresh. So the journal order is always an order
-/// the kernel could have executed.
+/// the kernel could have executed. Under the fast path the same holds against the hooks' calls in flight:
+/// an admitted call also takes the ring's claims on its identities and marks (a hook that meets one goes
+/// the ptrace way and parks here), and a call that meets a hook's claim parks until the hook has published
+/// its DONE record (the drain's doorbell makes the loop look again).
 /// </summary>
 internal sealed class InFlightOps
 {
@@ -35,20 +39,36 @@ internal sealed class InFlightOps
     private (ulong Dev, ulong Ino) _conflictKey;
 
     private readonly Dictionary<(ulong Dev, ulong Ino), int> _inFlight = new();
+    private readonly uint[] _ringTaken = new uint[MaxIds + 3];
+    private int _ringTakenCount;
+    private bool _conflictOnRing;
+    private int _ringParked;
     private readonly List<Tracee> _parked = new();
     private readonly List<Tracee> _retry = new();
 
     /// <summary>An op completed (or died) while others were parked: the loop decodes the unblocked ones again.</summary>
     public bool RetryDue { get; private set; }
 
+    /// <summary>The fast path's ring (claims), or null under ptrace only.</summary>
+    public FastPathSession? Ring { get; set; }
+
+    /// <summary>Calls parked behind a hook's claim (read by the drain thread, which then rings the doorbell).</summary>
+    public int RingParked => Volatile.Read(ref _ringParked);
+
     /// <summary>
     /// Takes <paramref name="call"/> (a journaled call) as the candidate and says whether an op in flight
     /// touches one of its identities; if so, <see cref="Park"/> it.
     /// </summary>
-    public bool Conflicts(in DecodedCall call)
+    public bool Conflicts(in DecodedCall call) => Conflicts(call, 0);
+
+    /// <inheritdoc cref="Conflicts(in DecodedCall)"/>
+    /// <param name="tid">The calling thread (its own hook's claims, from a signal handler it interrupted, do not block it).</param>
+    public bool Conflicts(in DecodedCall call, int tid)
     {
         _idCount = 0;
         _checkCount = 0;
+        _conflictOnRing = false;
+        _ringTakenCount = 0;
         for (int i = 0; i < call.IdentityCount; i++)
         {
             _markOnly[_idCount] = false;
@@ -73,6 +93,13 @@ internal sealed class InFlightOps
                 _conflictKey = _checks[i];
                 return true;
             }
+        }
+
+        if (Ring is { } ring
+            && !ring.TryClaim(tid, _ids.AsSpan(0, _idCount), _checks.AsSpan(0, _checkCount), _ringTaken, out _ringTakenCount, out _conflictKey))
+        {
+            _conflictOnRing = true;
+            return true;
         }
 
         return false;
@@ -132,6 +159,9 @@ internal sealed class InFlightOps
     /// <summary>The candidate is admitted: its identities are in flight until <see cref="Release"/>.</summary>
     public void Mark(Tracee t)
     {
+        t.RingClaimCount = _ringTakenCount;
+        _ringTaken.AsSpan(0, _ringTakenCount).CopyTo(t.RingClaims);
+        _ringTakenCount = 0;
         t.InFlightCount = 0;
         for (int i = 0; i < _idCount; i++)
         {
@@ -144,6 +174,12 @@ internal sealed class InFlightOps
     /// <summary>The op of <paramref name="t"/> completed (or its thread died): release its identities, retry parked ops.</summary>
     public void Release(Tracee t)
     {
+        if (t.RingClaimCount > 0)
+        {
+            Ring?.Release(t.RingClaims.AsSpan(0, t.RingClaimCount));
+            t.RingClaimCount = 0;
+        }
+
         if (t.InFlightCount == 0)
         {
             return;
@@ -174,15 +210,21 @@ internal sealed class InFlightOps
     {
         t.Parked = true;
         t.ParkedOn = _conflictKey;
+        t.ParkedOnRing = _conflictOnRing;
+        if (_conflictOnRing)
+        {
+            Interlocked.Increment(ref _ringParked);
+        }
+
         _parked.Add(t);
     }
 
     /// <summary>A parked thread died.</summary>
     public void Forget(Tracee t)
     {
-        if (t.Parked)
+        if (t.Parked && _parked.Remove(t) && t.ParkedOnRing)
         {
-            _parked.Remove(t);
+            Interlocked.Decrement(ref _ringParked);
         }
     }
 
@@ -206,12 +248,19 @@ internal sealed class InFlightOps
         for (int i = 0; i < _parked.Count; i++)
         {
             Tracee p = _parked[i];
-            if (_inFlight.ContainsKey(p.ParkedOn) && tracees.Contains(p.Tid))
+            bool blocked = p.ParkedOnRing ? Ring is { } ring && !ring.IsFree(p.Tid, p.ParkedOn) : _inFlight.ContainsKey(p.ParkedOn);
+            if (blocked && tracees.Contains(p.Tid))
             {
                 _parked[kept++] = p;
             }
             else
             {
+                if (p.ParkedOnRing)
+                {
+                    Interlocked.Decrement(ref _ringParked);
+                    p.ParkedOnRing = false;
+                }
+
                 _retry.Add(p);
             }
         }

@@ -1,3 +1,4 @@
+using Scoord.Coordinator.FastPath;
 using Scoord.Coordinator.Ingest;
 using Scoord.Interceptors.Syscalls;
 using Scoord.Journal.Model;
@@ -9,7 +10,7 @@ namespace Scoord.Coordinator.Tracing;
 /// The process tree: fork, vfork and clone of a new process, exec, and exit each become a journal
 /// event of their own (so `scoord log` shows the tree), and keep the tracee table in step.
 /// </summary>
-internal sealed unsafe class ProcessEvents(TraceeTable tracees, JournalIngest ingest, TraceeResumer resumer, InFlightOps inFlight, SharedMappings mappings, ApplicationGroup group)
+internal sealed unsafe class ProcessEvents(TraceeTable tracees, JournalIngest ingest, TraceeResumer resumer, InFlightOps inFlight, SharedMappings mappings, ApplicationGroup group, FastPathSession? fastPath)
 {
     private readonly byte[] _exe = new byte[4096];
 
@@ -45,6 +46,8 @@ internal sealed unsafe class ProcessEvents(TraceeTable tracees, JournalIngest in
             c.Process.Ppid = parent.Process.Tgid;
             c.Process.StdioGuarded |= parent.Process.StdioGuarded;
             c.Process.App = parent.Process.App;
+            c.Process.StubMapped = parent.Process.StubMapped; // a fork copies the mappings, the stub page too
+            fastPath?.Forked(parent.Process.Tgid, child); // and the seccomp filters: the hooks' switches follow
             AppendFork(evt, child, parent.Process.Tgid);
         }
 
@@ -74,6 +77,7 @@ internal sealed unsafe class ProcessEvents(TraceeTable tracees, JournalIngest in
             // A non-leader thread exec'd: it now has the leader's tid and the old tid is gone silently.
             old.CloseFds();
             old.Process.Threads--;
+            fastPath?.ThreadExited(former, processGone: false);
         }
 
         t.ExecSeen = true;
@@ -82,6 +86,7 @@ internal sealed unsafe class ProcessEvents(TraceeTable tracees, JournalIngest in
         mappings.Gone(t.Process); // exec replaces the address space
         t.Process.Memory?.Dispose(); // and so what the memory images tracked (the next one is full)
         t.Process.Memory = null;
+        t.Process.StubMapped = false; // the new image maps its own stub page (its preloaded library does)
         t.State = TraceeState.Running;
         ReadOnlySpan<byte> argv = tracees.ReadExec(t.Tid, _exe, out int exeLen);
         var e = new ProcessEvent { TimeNs = Clock.NowNs(), Kind = OpCode.Exec, Pid = t.Process.Tgid, Ppid = former };
@@ -103,6 +108,7 @@ internal sealed unsafe class ProcessEvents(TraceeTable tracees, JournalIngest in
         inFlight.Forget(t);
         TracedProcess p = t.Process;
         p.Threads--;
+        fastPath?.ThreadExited(tid, processGone: tid == p.Tgid); // its slot, and the claims of a call it died in
         if (tid == p.Tgid)
         {
             mappings.Gone(p);

@@ -16,13 +16,13 @@ namespace Scoord.Coordinator.Tracing;
 /// syscalls on fds 0-2 stop from then on (inherited by its children and across exec), then restarts
 /// the original syscall. Processes that never put a file on stdio never pay for it.
 /// </summary>
-internal sealed unsafe partial class StdioGuard(DecodeContext decode, TraceeResumer resumer, ILogger logger)
+internal sealed unsafe partial class StdioGuard(DecodeContext decode, TraceeResumer resumer, FastPath.FastPathSession? fastPath, ILogger logger)
 {
     private const ulong NrSeccomp = 317;
     private const ulong SeccompSetModeFilter = 1;
     private const ulong SeccompFilterFlagTsync = 1;
 
-    private readonly Interop.SockFilter[] _filter = FilterGenerator.BuildStdioGuard();
+    private readonly Interop.SockFilter[] _filter = FilterGenerator.BuildStdioGuard(fastPath is null ? 0 : Journal.Ring.RingLayout.StubAddress);
 
     /// <summary>dup2/dup3/fcntl(F_DUPFD) onto 0-2 of the fd <paramref name="fd"/>, at its seccomp stop.</summary>
     public void OnDupToStdio(Tracee t, int fd)
@@ -101,6 +101,7 @@ internal sealed unsafe partial class StdioGuard(DecodeContext decode, TraceeResu
         if (result == 0)
         {
             t.Process.StdioGuarded = true;
+            fastPath?.StdioGuarded(t.Process.Tgid); // the hooks classify writes to fds 0-2 from now on
         }
         else
         {
@@ -114,6 +115,7 @@ internal sealed unsafe partial class StdioGuard(DecodeContext decode, TraceeResu
     {
         Log.GuardFailed(logger, t.Process.Tgid, result);
         t.Process.StdioGuarded = true; // do not try again for this process
+        fastPath?.StdioGuarded(t.Process.Tgid);
     }
 
     /// <summary>Writes struct sock_fprog and the guard filter below the tracee's red zone; returns the sock_fprog address or 0.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Scoord.Coordinator.FastPath;
 using Scoord.Coordinator.Faults;
 using Scoord.Coordinator.Ingest;
 using Scoord.Coordinator.Undo;
@@ -7,6 +8,7 @@ using Scoord.Interceptors.Decoding;
 using Scoord.Interceptors.Seccomp;
 using Scoord.Interceptors.Syscalls;
 using Scoord.Journal.Model;
+using Scoord.Journal.Ring;
 using static Scoord.Interceptors.Interop.Libc;
 
 namespace Scoord.Coordinator.Tracing;
@@ -27,6 +29,8 @@ internal sealed unsafe partial class SyscallStops(
     TraceeResumer resumer,
     StdioGuard stdioGuard,
     AppCheckpoints appCheckpoints,
+    FastPathSession? fastPath,
+    PreloadKeeper? preload,
     ILogger logger)
 {
     private const ulong RWF_DSYNC = 0x2;
@@ -35,9 +39,32 @@ internal sealed unsafe partial class SyscallStops(
     // Filled by PTRACE_GET_SYSCALL_INFO at each stop (one tracer thread: never shared).
     private Interop.PtraceSyscallInfo _info;
 
+    /// <summary>Where a failure of scoord's own while handling a stop ends: the op fails, the program goes on.</summary>
+    public FaultIsolation Faults { get; } = new(ingest, inFlight, commit, resumer, logger);
+
     /// <summary>PTRACE_EVENT_SECCOMP: a syscall the filter stopped, before the kernel runs it.</summary>
     public void OnSeccomp(Tracee t)
     {
+        try
+        {
+            ingest.BeginStop();
+            Seccomp(t);
+        }
+        catch (Exception e)
+        {
+            Faults.AtEntry(t, _info, e);
+        }
+    }
+
+    private void Seccomp(Tracee t)
+    {
+        if (t.State == TraceeState.InjectingGuard)
+        {
+            // The stdio guard's seccomp(), re-executed at an exit stop, meets the fast path's filter: let it run.
+            resumer.Resume(t, PTRACE_SYSCALL, 0);
+            return;
+        }
+
         fixed (Interop.PtraceSyscallInfo* info = &_info)
         {
             if (ptrace(PTRACE_GET_SYSCALL_INFO, t.Tid, sizeof(Interop.PtraceSyscallInfo), (nint)info) <= 0)
@@ -79,9 +106,13 @@ internal sealed unsafe partial class SyscallStops(
                 appCheckpoints.OnClose(t, (int)_info.args[0]);
                 return;
             case DecodeKind.Sync:
-                // A durability point: everything journaled so far reaches stable storage before the app's sync runs.
+            {
+                // A durability point: everything journaled so far (the hooks' rings too) reaches stable
+                // storage before the app's sync runs.
                 commit.Flush();
-                if (options.Durability != Durability.Process && !ingest.TryCommit(sync: true, out Errno errno, out _))
+                bool sync = options.Durability != Durability.Process;
+                Errno errno = Errno.None;
+                if ((fastPath is not null && !fastPath.Flush(sync, out errno)) || (sync && !ingest.TryCommit(sync: true, out errno, out _)))
                 {
                     // The journal is not durable: the app's data must not be synced before it.
                     resumer.Refuse(t, errno);
@@ -90,12 +121,47 @@ internal sealed unsafe partial class SyscallStops(
 
                 resumer.Resume(t, PTRACE_CONT, 0);
                 return;
+            }
+
+            case DecodeKind.Exec:
+                if (preload is null)
+                {
+                    resumer.Resume(t, PTRACE_CONT, 0);
+                }
+                else
+                {
+                    preload.OnExec(t, _info);
+                }
+
+                return;
+            case DecodeKind.SeccompFilter:
+                OnSeccompFilter(t);
+                return;
+            case DecodeKind.AddressGuard:
+                if (!GuardsStub(t, entry))
+                {
+                    resumer.Resume(t, PTRACE_CONT, 0);
+                }
+
+                return;
+            case DecodeKind.Mmap:
+                if (fastPath is not null && GuardsStub(t, entry))
+                {
+                    return;
+                }
+
+                break;
         }
 
         Span<ulong> args = stackalloc ulong[6];
         fixed (ulong* src = _info.args)
         {
             new ReadOnlySpan<ulong>(src, 6).CopyTo(args);
+        }
+
+        if (FaultInjection.Fires(FaultPoint.DecodeThrow, entry.Name))
+        {
+            throw new InvalidOperationException("fault point decode-throw reached");
         }
 
         var tracee = new PtraceTracee(t);
@@ -124,7 +190,7 @@ internal sealed unsafe partial class SyscallStops(
     /// <summary>A call to journal: admitted (or parked behind a conflicting op in flight), its intent and undo items in the batch.</summary>
     private void Journal(Tracee t, in SyscallEntry entry, ref DecodedCall call)
     {
-        if (inFlight.Conflicts(call))
+        if (inFlight.Conflicts(call, t.Tid))
         {
             // Another op in flight touches the same inode or directory: wait for it, decode again then.
             inFlight.Park(t);
@@ -141,6 +207,11 @@ internal sealed unsafe partial class SyscallStops(
         }
 
         inFlight.Mark(t);
+        if (call.DupFd < 0)
+        {
+            fastPath?.PathOp(removesName: call.FreesInode); // the hooks' fd path caches and post-state superseding
+        }
+
         if (options.Durability == Durability.SyncPoints && IsSyncPoint(call))
         {
             commit.MarkSyncPoint(); // this op makes the app's data durable: the journal must be first
@@ -216,6 +287,90 @@ internal sealed unsafe partial class SyscallStops(
         RefuseAndJournal(t, OpCode.ForeignAbi, Errno.ENOSYS, foreignAbi: true);
     }
 
+    /// <summary>
+    /// seccomp() or prctl(PR_SET_SECCOMP) under the fast path: a filter of the app's own also filters the
+    /// hooks' syscalls, so the process (and its children, which inherit the filter) goes the ptrace way
+    /// from now on; the filter installs as asked. seccomp(NotifyOp) is a hook that ended while a barrier
+    /// was up: it was held here, and now fails harmlessly.
+    /// </summary>
+    private void OnSeccompFilter(Tracee t)
+    {
+        if (_info.nr == NrSeccomp && (uint)_info.args[0] == RingLayout.NotifyOp)
+        {
+            resumer.Refuse(t, Errno.EINVAL);
+            return;
+        }
+
+        fastPath?.SwitchOff(t.Process.Tgid);
+        resumer.Resume(t, PTRACE_CONT, 0);
+    }
+
+    /// <summary>
+    /// A mapping change below 4 GiB under the fast path: when it touches the stub page it is refused (EPERM),
+    /// except the preloaded library's own mapping of the stub file, once per image. True when it took over
+    /// the resume (refused or let through here); false when the call goes on to its usual handling.
+    /// </summary>
+    private bool GuardsStub(Tracee t, in SyscallEntry entry)
+    {
+        if (fastPath is null || entry.AddressArg < 0)
+        {
+            return false;
+        }
+
+        ulong addr = _info.args[entry.AddressArg];
+        ulong len = entry.LengthArg >= 0 ? _info.args[entry.LengthArg] : 1UL << 30; // shmat: the size is the segment's
+        bool touches = Touches(addr, len);
+        if (entry.Address2Arg >= 0 && (_info.args[3] & MremapFixed) != 0)
+        {
+            touches |= Touches(_info.args[entry.Address2Arg], _info.args[2]); // mremap's new place
+        }
+
+        if (!touches)
+        {
+            return false;
+        }
+
+        if (entry.Decode == DecodeKind.Mmap && !t.Process.StubMapped && IsStubMapping(t))
+        {
+            t.Process.StubMapped = true;
+            resumer.Resume(t, PTRACE_CONT, 0);
+            return true;
+        }
+
+        RefuseAndJournal(t, entry.Op, Errno.EPERM, foreignAbi: false);
+        return true;
+    }
+
+    private const ulong NrSeccomp = 317;
+    private const ulong MremapFixed = 2;
+
+    private static bool Touches(ulong addr, ulong len)
+    {
+        ulong end = addr + Math.Max(len, 1);
+        return addr < RingLayout.StubAddress + RingLayout.StubSize && (end > RingLayout.StubAddress || end < addr);
+    }
+
+    /// <summary>mmap(stub, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE|MAP_FIXED_NOREPLACE, the stub file, 0).</summary>
+    private bool IsStubMapping(Tracee t)
+    {
+        if (_info.args[0] != RingLayout.StubAddress || _info.args[1] != RingLayout.StubSize || _info.args[2] != (ulong)(PROT_READ | PROT_EXEC)
+            || _info.args[3] != (ulong)(MAP_PRIVATE | MAP_FIXED_NOREPLACE) || _info.args[5] != 0)
+        {
+            return false;
+        }
+
+        int dup = t.DuplicateFd((int)_info.args[4]);
+        if (dup < 0)
+        {
+            return false;
+        }
+
+        Interop.Stat st;
+        bool stub = fstat(dup, &st) == 0 && fastPath!.IsStubFile(st.st_dev, st.st_ino);
+        close(dup);
+        return stub;
+    }
+
     /// <summary>clone3 keeps its flags in memory; refuse only new mount or user namespaces.</summary>
     private void OnClone3(Tracee t)
     {
@@ -235,6 +390,19 @@ internal sealed unsafe partial class SyscallStops(
 
     /// <summary>A syscall-exit stop (or, for an injected call, its entry).</summary>
     public void OnSyscallExit(Tracee t)
+    {
+        try
+        {
+            ingest.BeginStop();
+            SyscallExit(t);
+        }
+        catch (Exception e)
+        {
+            Faults.AtExit(t, _info, e);
+        }
+    }
+
+    private void SyscallExit(Tracee t)
     {
         fixed (Interop.PtraceSyscallInfo* info = &_info)
         {
@@ -276,6 +444,11 @@ internal sealed unsafe partial class SyscallStops(
             kill(t.Tid, SIGKILL);
             ptrace(PTRACE_CONT, t.Tid, 0, 0);
             return true;
+        }
+
+        if (FaultInjection.Fires(FaultPoint.CompleteThrow, OpNames.Name(t.Pending.Op)))
+        {
+            throw new InvalidOperationException("fault point complete-throw reached");
         }
 
         PendingCall pending = t.Pending;

@@ -31,8 +31,13 @@ internal sealed class Tracee
     /// <summary>Identities (dev, ino) its journaled op in flight touches (see <see cref="InFlightOps"/>).</summary>
     public readonly (ulong Dev, ulong Ino)[] InFlightIds = new (ulong, ulong)[Interceptors.Decoding.DecodedCall.MaxIdentities + 3];
     public int InFlightCount;
+    /// <summary>Claims on the fast path's ring its journaled op in flight holds (see <see cref="InFlightOps"/>).</summary>
+    public readonly uint[] RingClaims = new uint[Interceptors.Decoding.DecodedCall.MaxIdentities + 3];
+    public int RingClaimCount;
     /// <summary>Held in its seccomp stop until a conflicting op in flight completes.</summary>
     public bool Parked;
+    /// <summary>Parked behind a hook's call in flight (a claim in the ring), not a traced one.</summary>
+    public bool ParkedOnRing;
     /// <summary>The identity whose op in flight made this one park: it is decoded again once that is released.</summary>
     public (ulong Dev, ulong Ino) ParkedOn;
 

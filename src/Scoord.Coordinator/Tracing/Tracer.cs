@@ -53,13 +53,32 @@ internal sealed unsafe partial class Tracer : ITraceLoop
         var hook = new CheckpointHook(options.OnCheckpoint, _tracees, ingest);
         _commit = new GroupCommit(ingest, _tracees, _resumer, _inFlight, options.Durability);
         _group = new ApplicationGroup(options, _tracees, _doorbell, logger);
+        FastPath.FastPathSession? fastPath = options.FastPath;
+        if (options.MemoryImages && fastPath is not null)
+        {
+            // The Runner never makes both: the interposer's ring and stub page would be in the images, and a
+            // restore does not reattach rings.
+            throw new InvalidOperationException("--memory scoord runs ptrace only: no fast path session");
+        }
+
         _memory = options.MemoryImages ? new Memory.MemoryCheckpointer(_tracees, writer, logger) : null;
-        _barrier = new CheckpointBarrier(_tracees, _resumer, _commit, ingest, mappings, hook, _doorbell, this, logger, _memory);
+        _barrier = new CheckpointBarrier(_tracees, _resumer, _commit, ingest, mappings, hook, _doorbell, this, fastPath, logger, _memory);
         var appCheckpoints = new AppCheckpoints(options.AppCheckpointGlobs, ingest, _resumer, _barrier, logger);
-        var stdioGuard = new StdioGuard(decode, _resumer, logger);
-        _syscalls = new SyscallStops(options, decode, ingest, _inFlight, _commit, _resumer, stdioGuard, appCheckpoints, logger);
-        _processes = new ProcessEvents(_tracees, ingest, _resumer, _inFlight, mappings, _group);
+        var stdioGuard = new StdioGuard(decode, _resumer, fastPath, logger);
+        PreloadKeeper? preload = fastPath is null ? null : new PreloadKeeper(fastPath.LibraryPath, fastPath.Directory, _resumer, logger);
+        _syscalls = new SyscallStops(options, decode, ingest, _inFlight, _commit, _resumer, stdioGuard, appCheckpoints, fastPath, preload, logger);
+        _processes = new ProcessEvents(_tracees, ingest, _resumer, _inFlight, mappings, _group, fastPath);
+        if (fastPath is not null)
+        {
+            // One order for both producers; calls parked behind a hook's claim are looked at again when the drain rings.
+            _inFlight.Ring = fastPath;
+            ingest.SharePathOps(fastPath.Ring.PathOpsCounter);
+            fastPath.WakeWhen(() => _inFlight.RingParked > 0, _doorbell.Ring);
+        }
     }
+
+    /// <summary>Faults of scoord's isolated so far (each failed one op of the program).</summary>
+    public int Faults => _syscalls.Faults.Count;
 
     /// <summary>Checkpoints of the running application group (the control socket and --checkpoint-every call it).</summary>
     public ICheckpointTaker Checkpoints => _barrier;
@@ -253,10 +272,26 @@ internal sealed unsafe partial class Tracer : ITraceLoop
         }
     }
 
-    /// <summary>One stop of a tracee: exits, group-stops, syscall stops, ptrace events, signals.</summary>
+    /// <summary>
+    /// One stop of a tracee: exits, group-stops, syscall stops, ptrace events, signals. An exception of scoord's
+    /// while handling it never leaves the loop (the tracees would die with scoord): <see cref="FaultIsolation"/>.
+    /// </summary>
     public void HandleStop(int tid, int status)
     {
         _stops++;
+        try
+        {
+            Dispatch(tid, status);
+        }
+        catch (Exception e)
+        {
+            // Syscall stops isolate their own faults (the op fails); this is any other stop: trace on.
+            _syscalls.Faults.Elsewhere(_tracees.TryGet(tid, out Tracee t) ? t : null, tid, e);
+        }
+    }
+
+    private void Dispatch(int tid, int status)
+    {
         if (WIFEXITED(status) || WIFSIGNALED(status))
         {
             _processes.OnExit(tid, status);
@@ -376,6 +411,7 @@ internal sealed unsafe partial class Tracer : ITraceLoop
         {
             _barrier.ServeRequests();
             _group.ServeWork(); // joins and status requests of the application group
+            RetryParked(); // calls parked behind a hook's claim (the fast path's drain rings for them)
         }
 
         _doorbell.Resume();

@@ -27,4 +27,6 @@ internal sealed class TracerOptions
     public string? MountProtect { get; init; }
     /// <summary>--memory scoord: every checkpoint also dumps the memory of the group (<see cref="Memory.MemoryCheckpointer"/>).</summary>
     public bool MemoryImages { get; init; }
+    /// <summary>The in-process fast path of this run, or null (ptrace only: not opted in, --no-fastpath, --memory scoord, ...).</summary>
+    public FastPath.FastPathSession? FastPath { get; set; }
 }

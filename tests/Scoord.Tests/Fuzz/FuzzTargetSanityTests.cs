@@ -35,4 +35,21 @@ public sealed class FuzzTargetSanityTests
             .. BitConverter.GetBytes(0x1000UL), .. BitConverter.GetBytes(5UL), .. BitConverter.GetBytes(0x2000UL), .. BitConverter.GetBytes(7UL)];
         TraceeMemoryTarget.Fuzz(input); // throws if any decoder disagrees with the model
     }
+
+    [Fact]
+    public void RingRecordTarget_AcceptsTheSeedRecords_AndTheirScribbledCopiesAreRefusedWhole()
+    {
+        string[] seeds = Directory.GetFiles(Scoord.Fuzz.FuzzTargets.CorpusDirectory("ring-record"));
+        Assert.Contains(seeds, p => Path.GetFileName(p).StartsWith("intent-", StringComparison.Ordinal));
+        Assert.Contains(seeds, p => Path.GetFileName(p).StartsWith("done-", StringComparison.Ordinal));
+        foreach (string seed in seeds)
+        {
+            byte[] record = File.ReadAllBytes(seed);
+            Assert.Equal(Scoord.Journal.Ring.RingRecordError.None, Scoord.Journal.Ring.RingRecords.Check(record));
+            RingRecordTarget.Fuzz(record);
+            byte[] bad = (byte[])record.Clone();
+            BitConverter.TryWriteBytes(bad.AsSpan(16 + 84), 0x7fffffffu); // a path length past the record (intent) / the item count region (done)
+            RingRecordTarget.Fuzz(bad); // throws if Check and Apply disagree or a bad record is half applied
+        }
+    }
 }

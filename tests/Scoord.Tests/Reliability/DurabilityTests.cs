@@ -45,7 +45,18 @@ os.pwritev(fd, [b"d"], 3, os.RWF_DSYNC)
         // S: the WAL was fdatasync'ed between the stop and the resume; N: it was not.
         Assert.Equal(
             "openat:N write:N write:N fsync:S write:N openat:S write:S pwritev2:S",
-            Trace("sync-points", out _));
+            Trace("sync-points", fastPath: false, out _));
+    }
+
+    [StraceFact]
+    public void SyncPoints_WithTheFastPath_SyncsTheWalWithTheRings_BeforeEachSyncOfTheApp()
+    {
+        // The plain writes go through the rings (no stop); the app's sync points stop, and the drain's
+        // commit with a WAL fsync runs on the tracer thread before they go on. O_SYNC/O_DSYNC writes go
+        // the ptrace way under sync-points; pwritev2 is not interposed.
+        Assert.Equal(
+            "fsync:S openat:S write:S pwritev2:S",
+            Trace("sync-points", fastPath: true, out _));
     }
 
     [StraceFact]
@@ -53,7 +64,7 @@ os.pwritev(fd, [b"d"], 3, os.RWF_DSYNC)
     {
         Assert.Equal(
             "openat:S write:S write:S fsync:S write:S openat:S write:S pwritev2:S",
-            Trace("strict", out _));
+            Trace("strict", fastPath: true, out _)); // strict turns the fast path off: every op is on the ptrace way
     }
 
     [StraceFact]
@@ -61,7 +72,14 @@ os.pwritev(fd, [b"d"], 3, os.RWF_DSYNC)
     {
         Assert.Equal(
             "openat:N write:N write:N write:N openat:N write:N pwritev2:N",
-            Trace("process", out int walSyncs));
+            Trace("process", fastPath: false, out int walSyncs));
+        Assert.Equal(0, walSyncs);
+    }
+
+    [StraceFact]
+    public void Process_WithTheFastPath_NeverSyncsTheWal()
+    {
+        Assert.Equal("pwritev2:N", Trace("process", fastPath: true, out int walSyncs));
         Assert.Equal(0, walSyncs);
     }
 
@@ -71,12 +89,12 @@ os.pwritev(fd, [b"d"], 3, os.RWF_DSYNC)
     /// in wait4; never seen without strace in 50 runs of the same app): such an attempt is killed and retried,
     /// at most three times.
     /// </summary>
-    private static string Trace(string level, out int walSyncs)
+    private static string Trace(string level, bool fastPath, out int walSyncs)
     {
         string? hang = null;
         for (int attempt = 0; attempt < 3; attempt++)
         {
-            string? summary = TraceOnce(level, out walSyncs, out hang);
+            string? summary = TraceOnce(level, fastPath, out walSyncs, out hang);
             if (summary is not null)
             {
                 return summary;
@@ -88,13 +106,13 @@ os.pwritev(fd, [b"d"], 3, os.RWF_DSYNC)
         return string.Empty;
     }
 
-    private static string? TraceOnce(string level, out int walSyncs, out string? hang)
+    private static string? TraceOnce(string level, bool fastPath, out int walSyncs, out string? hang)
     {
         walSyncs = 0;
         hang = null;
         using var t = new TracedRun();
         string straceOut = t.JournalTree.Combine("strace.txt");
-        using Process scoord = FaultSupport.Start(t, null, "run", "--durability", level, "--", "python3", "-c", App);
+        using Process scoord = FaultSupport.Start(t, null, fastPath, ["run", "--durability", level, .. fastPath ? Array.Empty<string>() : ["--no-fastpath"], "--", "python3", "-c", App]);
         using IDisposable killScoord = FaultSupport.KillAtEnd(scoord);
         FaultSupport.WaitFor(() => File.Exists(t.Path("ready")) && File.ReadAllText(t.Path("ready")).Length > 0, "the app");
         int appPid = int.Parse(File.ReadAllText(t.Path("ready")), System.Globalization.CultureInfo.InvariantCulture);

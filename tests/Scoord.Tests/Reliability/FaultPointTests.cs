@@ -8,7 +8,9 @@ namespace Scoord.Tests.Reliability;
 /// <summary>
 /// kill -9 of scoord at each named fault point (SCOORD_FAULT, docs/reliability.md): the app dies with it,
 /// the journal reopens, the lock and the control socket are taken over by the next coordinator, and a
-/// rollback to a checkpoint taken before gives exactly the checkpoint's tree.
+/// rollback to a checkpoint taken before gives exactly the checkpoint's tree. The tracer's fault points are
+/// reached on the ptrace way (--no-fastpath); drain-before-commit kills scoord with the fast path's records
+/// still in the rings (recovered at the next open). FastPath/FastPathCrashTests kills the app inside a hook.
 /// </summary>
 public sealed class FaultPointTests
 {
@@ -20,13 +22,21 @@ public sealed class FaultPointTests
     [InlineData("run-after-intent@9")]
     [InlineData("run-before-completion@3")]
     [InlineData("run-before-completion@9")]
+    [InlineData("drain-before-commit@2")]
+    [InlineData("drain-before-commit@4")]
     public void ScoordKilledDuringARun_AppDiesWithIt_JournalReopens_RollbackIsExact(string fault)
     {
         using var t = new TracedRun();
         TreeSnapshot atCheckpoint = FaultSupport.SetUpAndCheckpoint(t);
+        bool drain = fault.StartsWith("drain-", StringComparison.Ordinal);
+        if (drain)
+        {
+            t.Cli.Environment["SCOORD_NO_FASTPATH"] = null;
+            t.Cli.Environment["SCOORD_FASTPATH"] = "1";
+        }
 
         t.Cli.Environment["SCOORD_FAULT"] = fault;
-        CliResult run = t.Sh(FaultSupport.Changes + "; sleep 30");
+        CliResult run = t.Cli.Run(["run", .. drain ? Array.Empty<string>() : ["--no-fastpath"], "--", "sh", "-c", FaultSupport.Changes + "; sleep 30"]);
         t.Cli.Environment.Remove("SCOORD_FAULT");
         Assert.True(run.ExitCode == Killed, run.ToString());
         Assert.Contains("fault point " + fault.Split('@')[0] + " reached", run.Stderr);
@@ -34,7 +44,7 @@ public sealed class FaultPointTests
         Assert.False(File.Exists(t.Path("done")), "the app ran on after scoord died");
 
         IReadOnlyList<LogLine> log = FaultSupport.AssertJournalReopens(t);
-        if (!fault.StartsWith("run-before-commit", StringComparison.Ordinal))
+        if (!fault.StartsWith("run-before-commit", StringComparison.Ordinal) && !drain)
         {
             // The op of the killed batch is in the journal without its completion.
             Assert.Contains(log, l => l.Status == "pending" && l.Path is not null && l.Path.StartsWith(t.Tree.Path, StringComparison.Ordinal));
@@ -107,7 +117,7 @@ public sealed class FaultPointTests
 
         // scoord SIGKILLs the tracee at the exit stop of its 2nd journaled op and goes on running.
         t.Cli.Environment["SCOORD_FAULT"] = "tracee-kill-before-completion@2";
-        CliResult run = t.Sh(FaultSupport.Changes);
+        CliResult run = t.Cli.Run("run", "--no-fastpath", "--", "sh", "-c", FaultSupport.Changes);
         t.Cli.Environment.Remove("SCOORD_FAULT");
         Assert.True(run.ExitCode == Killed, run.ToString());
         Assert.DoesNotContain("fault point", run.Stderr); // scoord itself did not crash
@@ -129,7 +139,7 @@ public sealed class FaultPointTests
         t.Cli.Environment["SCOORD_FAULT"] = "run-after-intnet";
         CliResult run = t.Sh("echo a > f");
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Equal("scoord: warning: SCOORD_FAULT=run-after-intnet names no fault point (known: run-before-commit, run-after-intent, run-before-completion, checkpoint-before-record, checkpoint-after-record, rollback-midway, tracee-kill-before-completion); nothing is armed", Assert.Single(run.StderrLines));
+        Assert.Equal("scoord: warning: SCOORD_FAULT=run-after-intnet names no fault point (known: run-before-commit, run-after-intent, run-before-completion, checkpoint-before-record, checkpoint-after-record, rollback-midway, tracee-kill-before-completion, drain-before-commit, hook-after-intent, hook-after-syscall, decode-throw, complete-throw); nothing is armed", Assert.Single(run.StderrLines));
         Assert.Equal("a\n", File.ReadAllText(t.Path("f")));
     }
 
@@ -139,7 +149,7 @@ public sealed class FaultPointTests
         using var t = new TracedRun();
         FaultSupport.SetUpAndCheckpoint(t);
         t.Cli.Environment["SCOORD_FAULT"] = "run-after-intent";
-        CliResult crashed = t.Sh("echo x > d/a; sleep 30");
+        CliResult crashed = t.Cli.Run("run", "--no-fastpath", "--", "sh", "-c", "echo x > d/a; sleep 30");
         t.Cli.Environment.Remove("SCOORD_FAULT");
         Assert.Equal(Killed, crashed.ExitCode);
         Assert.True(File.Exists(Path.Combine(t.Journal, "scoord.lock")), "the lock file stays behind");

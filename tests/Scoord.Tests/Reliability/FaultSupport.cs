@@ -27,10 +27,19 @@ internal static class FaultSupport
     }
 
     /// <summary>`scoord ARGS` in the background (journal and tree of <paramref name="t"/>), with an optional fault armed.</summary>
-    public static Process Start(TracedRun t, string? fault, params string[] args)
+    public static Process Start(TracedRun t, string? fault, params string[] args) => Start(t, fault, fastPath: false, args);
+
+    /// <summary>As the other overload; with <paramref name="fastPath"/> the fast path is on whatever the environment says.</summary>
+    public static Process Start(TracedRun t, string? fault, bool fastPath, string[] args)
     {
         ProcessStartInfo psi = ScoordProcess.StartInfo(t.Journal, t.Tree.Path, args);
         psi.Environment.Remove("SCOORD_FAULT");
+        if (fastPath)
+        {
+            psi.Environment.Remove("SCOORD_NO_FASTPATH");
+            psi.Environment["SCOORD_FASTPATH"] = "1";
+        }
+
         if (fault is not null)
         {
             psi.Environment["SCOORD_FAULT"] = fault;

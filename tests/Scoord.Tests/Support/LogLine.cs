@@ -17,6 +17,7 @@ public sealed record LogLine
         "seq", "time", "pid", "op", "path", "path2", "result", "errno", "status", "checkpoint",
         "tid", "fd", "flags", "mode", "offset", "length", "ppid", "argv", "exit_code", "signal", "refused",
         "deleted", "rollback",
+        "fault",
     ];
 
     public required ulong Seq { get; init; }
@@ -40,6 +41,7 @@ public sealed record LogLine
     public int? ExitCode { get; init; }
     public string? Signal { get; init; }
     public bool Refused { get; init; }
+    public bool Fault { get; init; }
     public required IReadOnlyList<string> Keys { get; init; }
     public required string Raw { get; init; }
 
@@ -91,6 +93,7 @@ public sealed record LogLine
             ExitCode = (int?)Int64(root, "exit_code"),
             Signal = Text(root, "signal"),
             Refused = root.TryGetProperty("refused", out JsonElement r) && r.ValueKind == JsonValueKind.True,
+            Fault = root.TryGetProperty("fault", out JsonElement f) && f.ValueKind == JsonValueKind.True,
             Keys = keys,
             Raw = line,
         };

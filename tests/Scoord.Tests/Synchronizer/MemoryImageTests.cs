@@ -77,6 +77,33 @@ public sealed class MemoryImageTests
 
     public MemoryImageTests(ITestOutputHelper output) => _output = output;
 
+    /// <summary>
+    /// --memory scoord runs ptrace only, even when the environment turns the fast path on (SCOORD_FASTPATH=1):
+    /// the interposer's ring and stub page would be in the images, and a restore does not reattach rings.
+    /// The same run without --memory gets the interposer (so the test can tell).
+    /// </summary>
+    [Fact]
+    public void MemoryScoord_RunsPtraceOnly_EvenWithTheFastPathOnByEnvironment()
+    {
+        string Preload(params string[] memory)
+        {
+            using var t = new TracedRun();
+            t.Cli.Environment["SCOORD_NO_FASTPATH"] = null;
+            t.Cli.Environment["SCOORD_FASTPATH"] = "1";
+            CliResult run = t.Cli.Run(["-v", "run", .. memory, "--", "sh", "-c", "printf '[%s]' \"$LD_PRELOAD\" > preload.txt"]);
+            Assert.True(run.ExitCode == 0, run.ToString());
+            if (memory.Length > 0)
+            {
+                Assert.Contains("fast path off (--memory scoord)", run.Stderr, StringComparison.Ordinal);
+            }
+
+            return File.ReadAllText(t.Path("preload.txt"));
+        }
+
+        Assert.Contains("libscoord-fast.so", Preload(), StringComparison.Ordinal);
+        Assert.DoesNotContain("libscoord-fast.so", Preload("--memory", "scoord"), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void CProgram_CheckpointedWhileRunning_KilledAndRestored_EndsWithTheOutputOfAnUninterruptedRun()
     {

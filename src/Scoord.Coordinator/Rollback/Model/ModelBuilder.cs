@@ -179,6 +179,10 @@ internal sealed class ModelBuilder
         }
 
         bool pending = outcome == OpOutcome.Happened;
+        if (pending && (ThroughNonDirectory(path) || ThroughNonDirectory(e.Path2Text)))
+        {
+            return; // an op of unknown outcome whose path goes through a file or symlink failed with ENOTDIR
+        }
 
         // 2. What the operation did to names.
         switch (op.Class)
@@ -283,6 +287,20 @@ internal sealed class ModelBuilder
     {
         JournalEntry e = op.Entry;
         string? from = e.PathText, to = e.Path2Text;
+        if (op.IsExchange)
+        {
+            // A name the journal had not seen yet held, before the exchange, what the other name holds after it.
+            if (At(to) is null && op.Find(UndoKind.PostState, UndoRole.Object) is { Existed: true } nowAtFrom)
+            {
+                Observe(to, Id(nowAtFrom), null);
+            }
+
+            if (At(from) is null && op.Find(UndoKind.PostState, UndoRole.Second) is { Existed: true } nowAtTo)
+            {
+                Observe(from, Id(nowAtTo), null);
+            }
+        }
+
         TrackedObject? moved = At(from) ?? Known(op.MovedId);
         if (op.IsExchange)
         {
@@ -605,6 +623,33 @@ internal sealed class ModelBuilder
         }
 
         return o;
+    }
+
+    /// <summary>Whether a directory on the way to <paramref name="path"/> is, in the current tree, an object that is not a directory.</summary>
+    private bool ThroughNonDirectory(string? path)
+    {
+        if (!CheckpointModel.TrySplit(path, out List<string> parts))
+        {
+            return false;
+        }
+
+        TrackedObject dir = _m.Root;
+        for (int i = 0; i < parts.Count - 1; i++)
+        {
+            if (!_m.Current.TryGetValue(new NameSlot(dir.Id, parts[i]), out TrackedObject? next) || next is null)
+            {
+                return false;
+            }
+
+            if (next.Type != 0 && !next.IsDirectory)
+            {
+                return true;
+            }
+
+            dir = next;
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -41,7 +41,7 @@ internal static class ExactnessCheck
     /// Cases evaluated at once (FsCheck's parallel run; each case is its own set of processes, trees and
     /// journal). SCOORD_PROPERTY_PARALLEL overrides it; shrinking is sequential either way.
     /// </param>
-    public static void Run(string name, Arbitrary<ExactProgram> programs, int cases, Func<ExactProgram, string?> evaluate, ITestOutputHelper output, Func<string>? summary = null, int parallel = 1)
+    public static void Run<TProgram>(string name, Arbitrary<TProgram> programs, int cases, Func<TProgram, string?> evaluate, ITestOutputHelper output, Func<string>? summary = null, int parallel = 1)
     {
         string? smallestFailure = null;
         int evaluations = 0, shrinkEvaluations = 0;
@@ -49,7 +49,7 @@ internal static class ExactnessCheck
         var total = Stopwatch.StartNew();
         TimeSpan budget = ShrinkBudget;
         var gate = new object();
-        Property property = Prop.ForAll(programs, (ExactProgram program) =>
+        Property property = Prop.ForAll(programs, (TProgram program) =>
         {
             lock (gate)
             {
@@ -119,7 +119,9 @@ internal static class ExactnessCheck
 
     /// <summary>
     /// SCOORD_PROPERTY_REPLAY="SEED,GAMMA" replays the run FsCheck reported as "Falsifiable, after N tests
-    /// (M shrinks) (SEED,GAMMA)" (same generated programs, same order).
+    /// (M shrinks) (SEED,GAMMA)" (same generated programs, same order); "SEED,GAMMA,SIZE" from its "Replay
+    /// directly at failing step with (SEED,GAMMA,SIZE)" runs the failing case first (with
+    /// SCOORD_PROPERTY_CASES=1, seconds instead of the whole run).
     /// </summary>
     private static Config WithReplay(Config config)
     {
@@ -131,7 +133,7 @@ internal static class ExactnessCheck
 
         string[] parts = replay.Trim('(', ')', ' ').Split(',', StringSplitOptions.TrimEntries);
         var rnd = new Rnd(ulong.Parse(parts[0], CultureInfo.InvariantCulture), ulong.Parse(parts[1], CultureInfo.InvariantCulture));
-        return config.WithReplay(new Replay(rnd, FSharpOption<int>.None));
+        return config.WithReplay(new Replay(rnd, parts.Length > 2 ? FSharpOption<int>.Some(int.Parse(parts[2], CultureInfo.InvariantCulture)) : FSharpOption<int>.None));
     }
 
     private sealed class ExactnessFailedException(string message) : Exception(message);

@@ -1,0 +1,237 @@
+using Scoord.Tests.Support;
+using Scoord.Tests.Tracing;
+
+namespace Scoord.Tests.FastPath;
+
+/// <summary>
+/// What the fast path journals, and what it leaves to the ptrace way: calls from libc's interposed
+/// functions go through the rings; a raw `syscall` instruction, a static binary, a vfork child are
+/// journaled all the same; nothing is journaled twice; the preload survives a cleaned environment; a
+/// process with a seccomp filter of its own is still journaled; nothing may take the stub page.
+/// </summary>
+public sealed class FastPathJournalTests
+{
+    private static int Count(IReadOnlyList<LogLine> log, string op, string path) => log.Count(l => l.Op == op && l.Path == path);
+
+    [Fact]
+    public void InterposedCalls_GoThroughTheRings_AndAreJournaledOnce()
+    {
+        using var f = new FastPathRun();
+        const string Code = """
+            import os
+            fd = os.open('data', os.O_WRONLY | os.O_CREAT, 0o644)
+            for i in range(300):
+                os.write(fd, b'x' * 10)
+            os.close(fd)
+            os.rename('data', 'renamed')
+            os.mkdir('dir')
+            os.rmdir('dir')
+            """;
+        CliResult run = f.Traced("python3", "-c", Code);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        long drained = FastPathRun.DrainedRecords(run);
+        Assert.True(drained >= 600, $"the 300 writes' INTENT and DONE records came through the rings ({drained})");
+        IReadOnlyList<LogLine> log = f.Log();
+        Assert.Equal(300, Count(log, "write", f.Path("data")));
+        Assert.Equal(1, Count(log, "openat", f.Path("data")));
+        Assert.Single(log, l => l.Op.StartsWith("rename", StringComparison.Ordinal) && l.Path == f.Path("data") && l.Path2 == f.Path("renamed"));
+        Assert.Single(log, l => l.Op is "mkdir" or "mkdirat" && l.Path == f.Path("dir"));
+        Assert.Single(log, l => l.Op is "rmdir" or "unlinkat" && l.Path == f.Path("dir"));
+        Assert.All(log.Where(l => l.Op == "write"), l => Assert.Equal("completed", l.Status));
+        List<ulong> seqs = log.Where(l => l.Op == "write").Select(l => l.Seq).ToList();
+        Assert.Equal(seqs.OrderBy(s => s), seqs); // one order: the journal's sequence numbers, in program order
+        Assert.Equal(300 * 10, new FileInfo(f.Path("renamed")).Length);
+    }
+
+    [Fact]
+    public void TheSameWork_JournalsTheSameOperations_WithAndWithoutTheFastPath()
+    {
+        const string Script = "mkdir -p a/b && echo x > a/f && printf y >> a/f && cp a/f a/g && mv a/g a/h && ln a/f a/hard && ln -s f a/soft"
+            + " && chmod 600 a/f && touch -d @1000000000 a/h && truncate -s 1 a/h && rm a/hard && rm -r a/b && tar -cf t.tar a && rm -r a && tar -xf t.tar";
+        List<string> Ops(bool fast)
+        {
+            using var f = new FastPathRun();
+            CliResult run = f.Run.Cli.Run(fast ? ["run", "--", "sh", "-c", Script] : ["run", "--no-fastpath", "--", "sh", "-c", Script]);
+            Assert.True(run.ExitCode == 0, run.ToString());
+            string root = f.Path("");
+            return f.Log()
+                .Where(l => l.Op is not ("fork" or "vfork" or "clone" or "exec" or "exit"))
+                .Select(l => $"{l.Op} {l.Path?.Replace(root, "/T", StringComparison.Ordinal)} {l.Path2?.Replace(root, "/T", StringComparison.Ordinal)} {l.Status} {l.Result}")
+                .ToList();
+        }
+
+        List<string> ptrace = Ops(fast: false);
+        List<string> fast = Ops(fast: true);
+        Assert.Equal(ptrace, fast);
+    }
+
+    [Fact]
+    public void ARawSyscallInstruction_IsJournaledByTheTracer()
+    {
+        using var f = new FastPathRun();
+        string exe = TracedRun.Compile(f.Run.JournalTree, "raw", """
+            #include <fcntl.h>
+            #include <sys/syscall.h>
+            #include <unistd.h>
+            static long raw(long n, long a, long b, long c, long d) {
+                long r;
+                register long r10 __asm__("r10") = d;
+                __asm__ volatile("syscall" : "=a"(r) : "0"(n), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
+                return r;
+            }
+            int main(void) {
+                long fd = raw(SYS_openat, AT_FDCWD, (long)"raw.txt", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+                raw(SYS_write, fd, (long)"raw\n", 4, 0);
+                raw(SYS_unlinkat, AT_FDCWD, (long)"gone.txt", 0, 0);
+                return fd >= 0 ? 0 : 1;
+            }
+            """);
+        File.WriteAllText(f.Path("gone.txt"), "x");
+        CliResult run = f.Traced(exe);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        IReadOnlyList<LogLine> log = f.Log();
+        Assert.Equal(1, Count(log, "openat", f.Path("raw.txt")));
+        Assert.Equal(1, Count(log, "write", f.Path("raw.txt")));
+        Assert.Equal(1, Count(log, "unlinkat", f.Path("gone.txt")));
+        Assert.Equal("raw\n", File.ReadAllText(f.Path("raw.txt")));
+    }
+
+    [Fact]
+    public void AStaticBinary_IsJournaledByTheTracer()
+    {
+        using var f = new FastPathRun();
+        string exe = TracedRun.Compile(f.Run.JournalTree, "static", """
+            #include <fcntl.h>
+            #include <stdio.h>
+            #include <unistd.h>
+            int main(void) {
+                int fd = open("static.txt", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+                write(fd, "s", 1);
+                close(fd);
+                rename("static.txt", "moved.txt");
+                return 0;
+            }
+            """, "-static", "-O2");
+        CliResult run = f.Traced(exe);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        IReadOnlyList<LogLine> log = f.Log();
+        Assert.Equal(1, Count(log, "openat", f.Path("static.txt")));
+        Assert.Equal(1, Count(log, "write", f.Path("static.txt")));
+        Assert.Single(log, l => l.Op.StartsWith("rename", StringComparison.Ordinal) && l.Path2 == f.Path("moved.txt"));
+    }
+
+    [Fact]
+    public void AVforkChild_OfAFastPathProcess_IsJournaledAsItself()
+    {
+        using var f = new FastPathRun();
+        string exe = TracedRun.Compile(f.Run.JournalTree, "vforker", """
+            #include <fcntl.h>
+            #include <sys/wait.h>
+            #include <unistd.h>
+            int main(void) {
+                int fd = open("parent.txt", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+                write(fd, "p", 1);
+                close(fd);
+                pid_t c = vfork();
+                if (c == 0) {
+                    /* the child runs in the parent's memory, through the same interposed functions */
+                    int cfd = open("child.txt", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+                    write(cfd, "c", 1);
+                    close(cfd);
+                    _exit(0);
+                }
+                int st;
+                waitpid(c, &st, 0);
+                fd = open("parent.txt", O_WRONLY | O_APPEND);
+                write(fd, "q", 1);
+                close(fd);
+                return 0;
+            }
+            """);
+        CliResult run = f.Traced(exe);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        IReadOnlyList<LogLine> log = f.Log();
+        LogLine vfork = log.Single(l => l.Op == "vfork");
+        LogLine childWrite = log.Single(l => l.Op == "write" && l.Path == f.Path("child.txt"));
+        Assert.Equal(vfork.Pid, childWrite.Pid);
+        Assert.Equal(1, Count(log, "openat", f.Path("child.txt")));
+        Assert.Equal(2, Count(log, "write", f.Path("parent.txt")));
+        Assert.All(log.Where(l => l.Op == "write" && l.Path == f.Path("parent.txt")), l => Assert.NotEqual(vfork.Pid, l.Pid));
+        Assert.Equal("pq", File.ReadAllText(f.Path("parent.txt")));
+    }
+
+    [Fact]
+    public void AProgramThatCleansItsEnvironment_KeepsTheFastPath()
+    {
+        using var f = new FastPathRun();
+        const string Code = "import os\nfor i in range(200):\n    open('f%d' % i, 'w').close()\n";
+        CliResult run = f.Traced("env", "-i", "PATH=/usr/bin:/bin", "python3", "-c", Code);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.True(FastPathRun.DrainedRecords(run) >= 400, "the program run with `env -i` still journals through the rings:\n" + run.Stderr);
+        IReadOnlyList<LogLine> log = f.Log();
+        Assert.Equal(200, log.Count(l => l.Op == "openat" && l.Path!.StartsWith(f.Path("f"), StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void AProcessWithASeccompFilterOfItsOwn_IsStillJournaled()
+    {
+        using var f = new FastPathRun();
+        string exe = TracedRun.Compile(f.Run.JournalTree, "filtered", """
+            #include <fcntl.h>
+            #include <linux/filter.h>
+            #include <linux/seccomp.h>
+            #include <sys/prctl.h>
+            #include <unistd.h>
+            int main(void) {
+                int fd = open("before.txt", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+                write(fd, "b", 1);
+                close(fd);
+                struct sock_filter allow[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+                struct sock_fprog prog = { 1, allow };
+                prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+                    return 2;
+                fd = open("after.txt", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+                write(fd, "a", 1);
+                close(fd);
+                return 0;
+            }
+            """);
+        CliResult run = f.Traced(exe);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        IReadOnlyList<LogLine> log = f.Log();
+        Assert.Equal(1, Count(log, "write", f.Path("before.txt")));
+        Assert.Equal(1, Count(log, "openat", f.Path("after.txt")));
+        Assert.Equal(1, Count(log, "write", f.Path("after.txt")));
+    }
+
+    [Fact]
+    public void MappingsOverTheStubPage_AreRefused()
+    {
+        using var f = new FastPathRun();
+        string exe = TracedRun.Compile(f.Run.JournalTree, "stubber", """
+            #include <errno.h>
+            #include <stdio.h>
+            #include <sys/mman.h>
+            int main(void) {
+                void *at = (void *)0x70000000UL;
+                void *m = mmap(at, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+                printf("mmap %d\n", m == MAP_FAILED ? errno : 0);
+                printf("mprotect %d\n", mprotect(at, 4096, PROT_READ | PROT_WRITE) == 0 ? 0 : errno);
+                printf("munmap %d\n", munmap(at, 4096) == 0 ? 0 : errno);
+                void *low = mmap((void *)0x10000000UL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+                printf("elsewhere %d\n", low == MAP_FAILED ? errno : 0);
+                return 0;
+            }
+            """);
+        CliResult run = f.Run.Cli.Run("run", "--", exe);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("mmap 1\n", run.Stdout, StringComparison.Ordinal); // EPERM
+        Assert.Contains("mprotect 1\n", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("munmap 1\n", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("elsewhere 0\n", run.Stdout, StringComparison.Ordinal); // a low address away from the page is fine
+
+        CliResult ptrace = f.Run.Cli.Run("run", "--no-fastpath", "--", exe);
+        Assert.Contains("mmap 0\n", ptrace.Stdout, StringComparison.Ordinal); // without the fast path there is no page to guard
+    }
+}
