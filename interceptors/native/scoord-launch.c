@@ -8,7 +8,14 @@
  * installs the filter and execs PROGRAM. Everything else scoord does is C#.
  *
  * usage: scoord-launch [--protect DIR] [--fastpath LIB RINGDIR] [--debug] CTLFD PROGRAM ARGV0 ARGS...
+ *        scoord-launch [--protect DIR] [--debug] --restore PID CTLFD
  *        scoord-launch --doorbell FD
+ * --restore PID (scoord restore of a memory image): instead of exec, once seized and filtered, create a
+ * process with pid PID (clone3 with set_tid, root only) as a sibling of this one (CLONE_PARENT: its parent
+ * is scoord), and exit. The new process inherits the filter and is traced from its first instruction
+ * (the tracer follows forks); scoord then replaces its whole address space and state by the image's
+ * with syscalls it runs inside it (src/Scoord.Coordinator/Memory/ProcessRestorer.cs). Exit status 0: the
+ * process exists; 3: the pid is taken; 4: clone3 failed otherwise (the reason on stderr).
  * --protect DIR: before installing the filter, enter a private mount namespace (root only) in which
  * DIR (the journal directory) is a read-only bind mount of itself, so that the kernel refuses the
  * program every write there (EROFS) even if a path check in the tracer were raced. Host mounts still
@@ -41,6 +48,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/sched.h>
 
 #define MAX_FILTER 4096 /* BPF_MAXINSNS */
 
@@ -123,6 +131,30 @@ fail:
     return -1;
 }
 
+/* The process scoord restores into: pid PID, child of scoord, a copy of this one until scoord rebuilds it. */
+static int restore_as(long pid)
+{
+    pid_t tid = (pid_t)pid;
+    struct clone_args args;
+    long r;
+    memset(&args, 0, sizeof args);
+    args.flags = CLONE_PARENT;
+    args.set_tid = (uint64_t)(uintptr_t)&tid;
+    args.set_tid_size = 1;
+    r = syscall(SYS_clone3, &args, sizeof args);
+    if (r == 0) {
+        for (;;)
+            pause(); /* never runs: the tracer stops it at birth and replaces it */
+    }
+    if (r < 0) {
+        int e = errno;
+        fprintf(stderr, "scoord: restore: cannot create a process with pid %ld: %s\n", pid,
+                e == EEXIST ? "that pid is in use by another process" : strerror(e));
+        return e == EEXIST ? 3 : 4;
+    }
+    return 0;
+}
+
 /* LD_PRELOAD=LIB[:what the program had], SCOORD_FASTPATH=DIR. */
 static int set_preload(const char *lib, const char *dir)
 {
@@ -164,8 +196,17 @@ int main(int argc, char **argv)
         }
     }
 
+    long restore_pid = 0;
     while (argc > 1 && strncmp(argv[1], "--", 2) == 0) {
-        if (strcmp(argv[1], "--protect") == 0 && argc > 2) {
+        if (strcmp(argv[1], "--restore") == 0 && argc > 2) {
+            restore_pid = strtol(argv[2], &end, 10);
+            if (*end != '\0' || restore_pid <= 0) {
+                fprintf(stderr, "scoord-launch: bad pid to restore\n");
+                return 127;
+            }
+            argc -= 2;
+            argv += 2;
+        } else if (strcmp(argv[1], "--protect") == 0 && argc > 2) {
             protect = argv[2];
             argc -= 2;
             argv += 2;
@@ -183,7 +224,7 @@ int main(int argc, char **argv)
         }
     }
 
-    if (argc < 4) {
+    if (argc < (restore_pid ? 2 : 4)) {
         fprintf(stderr, "scoord-launch: internal helper of scoord; not meant to be run by hand\n");
         return 127;
     }
@@ -230,6 +271,9 @@ int main(int argc, char **argv)
             return 127;
         }
     }
+
+    if (restore_pid)
+        return restore_as(restore_pid);
 
     execv(argv[2], argv + 3);
     fprintf(stderr, "scoord: cannot execute %s: %s\n", argv[2], strerror(errno));

@@ -46,6 +46,7 @@ internal sealed class CliApplication
         _root.Add(new RollbackCommand(this).Command);
         _root.Add(new RestoreCommand(this).Command);
         _root.Add(new DiffCommand(this).Command);
+        _root.Add(new ImageCommand(this).Command);
         _root.Add(new PruneCommand(this).Command);
         _root.Add(new FsckCommand(this).Command);
         _root.Add(new DemoCommand(this).Command);

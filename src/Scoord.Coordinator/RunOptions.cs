@@ -51,4 +51,7 @@ public sealed record RunOptions
 
     /// <summary>Set by `scoord restore`: the checkpoint id the run was relaunched from (kept in the run record).</summary>
     public int? RestoredFrom { get; init; }
+
+    /// <summary>Set by `scoord restore` of a --memory scoord checkpoint with a memory image: the run brings the process back from it instead of launching the command.</summary>
+    public bool RestoreMemory { get; init; }
 }

@@ -58,6 +58,8 @@ public static partial class Runner
         // Synchronizer: what is run, where, with which environment and options, for `scoord restore`.
         Task<RunRecord> runRecord = RunRecorder.BeginInBackground(store, options);
         using var recordWritten = new WaitOnDispose(runRecord); // before the store closes, whatever happens
+        // Synchronizer: `scoord restore` of a memory image brings the process back instead of launching the command.
+        Memory.RestoreSource? restoreSource = options.RestoreMemory && options.RestoredFrom is int from ? Memory.RestoreSource.Load(store, from) : null;
         TracerOptions tracerOptions = BuildTracerOptions(journalDir, options);
         int stdioFast = StdioFastFds(options.JournalStdio);
         using FastPathSession? fastPath = StartFastPath(store, options, tracerOptions, stdioFast, logger);
@@ -112,9 +114,18 @@ public static partial class Runner
                 launcher.Spawn(launcherPath, program, options.Command, environment,
                     protectDirectory: ProtectByMountNamespace(options) ? tracerOptions.JournalPathText : null,
                     debug: logger.IsEnabled(LogLevel.Debug),
-                    fastPath: fastPath is null ? null : (fastPath.LibraryPath, fastPath.Directory));
-                Volatile.Write(ref mainPid, launcher.Pid);
-                exitStatus = tracer.Run(launcher, filterOptions);
+                    fastPath: fastPath is null ? null : (fastPath.LibraryPath, fastPath.Directory),
+                    restorePid: restoreSource?.Process.Pid ?? 0);
+                if (restoreSource is not null)
+                {
+                    Volatile.Write(ref mainPid, restoreSource.Process.Pid);
+                    exitStatus = tracer.RunRestored(launcher, filterOptions, restoreSource);
+                }
+                else
+                {
+                    Volatile.Write(ref mainPid, launcher.Pid);
+                    exitStatus = tracer.Run(launcher, filterOptions);
+                }
             }
             catch (Exception ex)
             {
@@ -229,7 +240,9 @@ public static partial class Runner
     /// <summary>
     /// The in-process fast path, opt-in with SCOORD_FASTPATH=1 (FastPathSession.DisabledByEnvironment). Off with --no-fastpath or SCOORD_NO_FASTPATH, and where it
     /// cannot keep a promise the ptrace way keeps: --durability strict (an fsync per operation), the
-    /// --app-checkpoint close checks, CRIU dumps (the tree would carry the ring's mapping). When the library
+    /// --app-checkpoint close checks, CRIU dumps (the tree would carry the ring's mapping), scoord's own
+    /// memory images (--memory scoord, and so the restore of one: the interposer's ring and stub page would
+    /// be in the image, and a restore does not reattach rings). When the library
     /// is missing or the ring cannot be made, the run goes on with ptrace only (and says so under -v).
     /// </summary>
     private static FastPathSession? StartFastPath(JournalStore store, RunOptions options, TracerOptions tracerOptions, int stdioFast, ILogger logger)
@@ -238,6 +251,7 @@ public static partial class Runner
             : options.Durability == Durability.Strict ? "--durability strict"
             : options.AppCheckpoint.Count > 0 ? "--app-checkpoint"
             : options.Memory == MemoryProvider.Criu ? "--memory criu"
+            : options.Memory == MemoryProvider.Scoord || options.RestoreMemory ? "--memory scoord"
             : null;
         string? library = why is null ? FastPathSession.LocateLibrary() : null;
         if (why is null && library is null)
@@ -329,6 +343,7 @@ public static partial class Runner
             OnCheckpoint = options.OnCheckpoint,
             Command = [.. options.Command],
             MountProtect = ProtectByMountNamespace(options) ? canonical : null,
+            MemoryImages = options.Memory == MemoryProvider.Scoord,
         };
     }
 

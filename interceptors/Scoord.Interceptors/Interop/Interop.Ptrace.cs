@@ -18,6 +18,18 @@ internal static partial class Interop
         internal const int PTRACE_INTERRUPT = 0x4207;
         internal const int PTRACE_LISTEN = 0x4208;
         internal const int PTRACE_GET_SYSCALL_INFO = 0x420e;
+        // Memory checkpoints (--memory scoord): thread state beyond the general registers.
+        internal const int PTRACE_GETSIGINFO = 0x4202;
+        internal const int PTRACE_SETSIGINFO = 0x4203;
+        internal const int PTRACE_GETREGSET = 0x4204;
+        internal const int PTRACE_SETREGSET = 0x4205;
+        internal const int PTRACE_PEEKSIGINFO = 0x4209;
+        internal const int PTRACE_GETSIGMASK = 0x420a;
+        internal const int PTRACE_SETSIGMASK = 0x420b;
+        internal const int PTRACE_GET_RSEQ_CONFIGURATION = 0x420f;
+        internal const int PTRACE_PEEKSIGINFO_SHARED = 1;
+        /// <summary>Regset of PTRACE_GETREGSET: the XSAVE area (x87, SSE, AVX... state).</summary>
+        internal const int NT_X86_XSTATE = 0x202;
 
         internal const int PTRACE_O_TRACESYSGOOD = 0x01;
         internal const int PTRACE_O_TRACEFORK = 0x02;

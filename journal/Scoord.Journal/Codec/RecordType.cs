@@ -12,4 +12,8 @@ public enum RecordType : byte
     Checkpoint = 5,
     Undo = 6,
     Rollback = 7,
+    // Memory images ("memory" column family; Memory/ImageCodec decodes them).
+    MemoryImage = 8,
+    ProcessImage = 9,
+    PageMap = 10,
 }

@@ -92,6 +92,47 @@ public sealed unsafe class RocksDb : IDisposable
     public ColumnFamilyHandle GetColumnFamily(string name)
         => _families.TryGetValue(name, out ColumnFamilyHandle? cf) ? cf : throw new RocksDbException($"no column family {name}");
 
+    /// <summary>A family the database was opened with, if it was (a journal older than the memory family lacks it).</summary>
+    public bool TryGetColumnFamily(string name, out ColumnFamilyHandle handle)
+    {
+        bool found = _families.TryGetValue(name, out ColumnFamilyHandle? cf);
+        handle = cf!;
+        return found;
+    }
+
+    /// <summary>The names of the column families of the database at <paramref name="path"/> (rocksdb_list_column_families).</summary>
+    public static string[] ListColumnFamilies(DbOptions options, string path)
+    {
+        byte[] p = Encoding.UTF8.GetBytes(path + "\0");
+        nint err = 0;
+        nuint count = 0;
+        byte** list;
+        fixed (byte* pp = p)
+        {
+            list = rocksdb_list_column_families(options.Handle, pp, &count, &err);
+        }
+
+        GC.KeepAlive(options);
+        Rocks.Check(err);
+        try
+        {
+            var names = new string[(int)count];
+            for (int i = 0; i < names.Length; i++)
+            {
+                names[i] = System.Runtime.InteropServices.Marshal.PtrToStringUTF8((nint)list[i]) ?? string.Empty;
+            }
+
+            return names;
+        }
+        finally
+        {
+            if (list != null)
+            {
+                rocksdb_list_column_families_destroy(list, count);
+            }
+        }
+    }
+
     public byte[]? Get(ReadOnlySpan<byte> key, ColumnFamilyHandle cf, ReadOptions? options = null)
     {
         ReadOptions ro = options ?? DefaultRead;

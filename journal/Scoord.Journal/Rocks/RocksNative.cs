@@ -44,6 +44,10 @@ internal static unsafe partial class RocksNative
     [LibraryImport(Lib)]
     internal static partial nint rocksdb_open_as_secondary_column_families(nint options, byte* name, byte* secondary, int count, byte** names, nint* cfOptions, nint* handles, nint* errptr);
 
+    [LibraryImport(Lib)]
+    internal static partial byte** rocksdb_list_column_families(nint options, byte* name, nuint* count, nint* errptr);
+
+    [LibraryImport(Lib)] internal static partial void rocksdb_list_column_families_destroy(byte** list, nuint count);
     [LibraryImport(Lib)] internal static partial void rocksdb_close(nint db);
     [LibraryImport(Lib)] internal static partial void rocksdb_column_family_handle_destroy(nint cf);
     [LibraryImport(Lib)] internal static partial nint rocksdb_get_cf(nint db, nint ro, nint cf, byte* key, nuint keylen, nuint* vallen, nint* errptr);

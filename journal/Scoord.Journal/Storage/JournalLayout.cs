@@ -21,9 +21,11 @@ internal static class JournalLayout
     public const string ProcsFamily = "procs";
     public const string CheckpointsFamily = "checkpoints";
     public const string UndoFamily = "undo";
+    /// <summary>Memory images (--memory scoord). Added after format 1 was first released: a journal gets it at its first writable open.</summary>
+    public const string MemoryFamily = "memory";
 
     public static readonly string[] Families =
-        [DefaultFamily, MetaFamily, OpsFamily, ResultsFamily, ProcsFamily, CheckpointsFamily, UndoFamily];
+        [DefaultFamily, MetaFamily, OpsFamily, ResultsFamily, ProcsFamily, CheckpointsFamily, UndoFamily, MemoryFamily];
 
     /// <summary>meta key of the format version: a bare u32 little-endian, frozen in every format version.</summary>
     public static ReadOnlySpan<byte> FormatKey => "format"u8;

@@ -72,7 +72,10 @@ public static class JournalPruner
         RocksDb db = store.Db;
         foreach (string name in JournalLayout.Families)
         {
-            db.Flush(store.Family(name));
+            if (store.OptionalFamily(name) is { } family) // a journal older than the memory family may lack it
+            {
+                db.Flush(family);
+            }
         }
 
         db.CompactRange(store.Family(JournalLayout.UndoFamily));

@@ -131,6 +131,7 @@ public sealed class JournalStore : IDisposable
             // Inspect again under the lock: another coordinator may have created or changed it meanwhile.
             state = JournalDirectory.Inspect(full);
             options = CreateOptions(createIfMissing: state != JournalDirectory.State.Journal);
+            options.SetCreateMissingColumnFamilies(true); // a journal older than the memory family gets it now
             db = OpenRocksDb(full, () => RocksDb.Open(options, DbPath(full), Families()));
             EnsureMeta(full, db, logger);
             var store = new JournalStore(full, db, options, journalLock, secondaryDir: null, logger);
@@ -187,7 +188,7 @@ public sealed class JournalStore : IDisposable
             options.SetMaxOpenFiles(-1); // required for a secondary instance
             try
             {
-                db = OpenRocksDb(full, () => RocksDb.OpenAsSecondary(options, DbPath(full), secondary, Families()));
+                db = OpenRocksDb(full, () => RocksDb.OpenAsSecondary(options, DbPath(full), secondary, ExistingFamilies(options, full)));
             }
             catch
             {
@@ -197,7 +198,7 @@ public sealed class JournalStore : IDisposable
         }
         else
         {
-            db = OpenRocksDb(full, () => RocksDb.OpenReadOnly(options, DbPath(full), Families(), false));
+            db = OpenRocksDb(full, () => RocksDb.OpenReadOnly(options, DbPath(full), ExistingFamilies(options, full), false));
         }
 
         try
@@ -273,6 +274,9 @@ public sealed class JournalStore : IDisposable
 
     internal ColumnFamilyHandle Family(string name) => _db.GetColumnFamily(name);
 
+    /// <summary>A family that a journal written by an older scoord may lack (the memory family), or null.</summary>
+    internal ColumnFamilyHandle? OptionalFamily(string name) => _db.TryGetColumnFamily(name, out ColumnFamilyHandle handle) ? handle : null;
+
     private static string DbPath(string dir) => Path.Combine(dir, JournalLayout.DbDirectoryName);
 
     private static DbOptions CreateOptions(bool createIfMissing)
@@ -297,6 +301,31 @@ public sealed class JournalStore : IDisposable
         foreach (string name in JournalLayout.Families)
         {
             if (name != JournalLayout.DefaultFamily)
+            {
+                families.Add(name, new ColumnFamilyOptions());
+            }
+        }
+
+        return families;
+    }
+
+    /// <summary>For readers: the families of <see cref="Families"/> the database has (a journal older than the memory family lacks it).</summary>
+    private static ColumnFamilies ExistingFamilies(DbOptions options, string dir)
+    {
+        HashSet<string> present;
+        try
+        {
+            present = new HashSet<string>(RocksDb.ListColumnFamilies(options, DbPath(dir)), StringComparer.Ordinal);
+        }
+        catch (RocksDbException)
+        {
+            return Families(); // the open reports what is wrong
+        }
+
+        var families = new ColumnFamilies();
+        foreach (string name in JournalLayout.Families)
+        {
+            if (name != JournalLayout.DefaultFamily && (name != JournalLayout.MemoryFamily || present.Contains(name)))
             {
                 families.Add(name, new ColumnFamilyOptions());
             }

@@ -218,6 +218,7 @@ public sealed partial class JournalWriter : IDisposable
     {
         // WriteOptions free their native side in their finalizers.
         _batch.Dispose();
+        _pageBatch?.Dispose();
     }
 
     /// <summary>Makes sure the encode buffer holds <paramref name="size"/> bytes (the encoders then cannot fail).</summary>

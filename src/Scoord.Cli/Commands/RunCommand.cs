@@ -70,7 +70,7 @@ internal sealed class RunCommand
 
     private readonly Option<string?> _memory = new("--memory")
     {
-        Description = "Memory checkpoint provider: app (default with --app-checkpoint), none (default otherwise), criu",
+        Description = "Memory checkpoint provider: app (default with --app-checkpoint), none (default otherwise), scoord (scoord dumps the processes itself; ptrace only: turns the in-process fast path off for the run), criu",
         HelpName = "PROVIDER",
     };
 
@@ -192,7 +192,7 @@ internal sealed class RunCommand
         {
             if (!MemoryProviders.TryParse(memoryText, out memory))
             {
-                throw new UsageException($"--memory: '{memoryText}' is not one of app, none, criu");
+                throw new UsageException($"--memory: '{memoryText}' is not one of app, none, scoord, criu");
             }
 
             if (memory == MemoryProvider.App && globs.Length == 0)

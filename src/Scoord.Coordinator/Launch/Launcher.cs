@@ -81,9 +81,19 @@ internal sealed unsafe class Launcher : IDisposable
     /// signals to that group). Null for the first program, which shares scoord's.
     /// </param>
     /// <param name="fastPath">The fast path's library and ring directory (`--fastpath LIB DIR`), or null for ptrace only.</param>
+    /// <param name="restorePid">
+    /// scoord restore of a memory image: the launcher makes the process with this pid (`--restore PID`) instead
+    /// of an exec; 0 for a program. A restore never gets the fast path (its image has no ring to reattach).
+    /// </param>
     public void Spawn(string launcherPath, string programPath, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment,
-        string? protectDirectory = null, bool debug = false, JoinedStdio? joined = null, (string Library, string Directory)? fastPath = null)
+        string? protectDirectory = null, bool debug = false, JoinedStdio? joined = null, (string Library, string Directory)? fastPath = null,
+        int restorePid = 0)
     {
+        if (restorePid > 0 && fastPath is not null)
+        {
+            throw new ArgumentException("a memory image's restore runs ptrace only (no fast path)", nameof(fastPath));
+        }
+
         int* fds = stackalloc int[2];
         if (Interop.Libc.pipe2(fds, Interop.Libc.O_CLOEXEC) != 0)
         {
@@ -119,9 +129,19 @@ internal sealed unsafe class Launcher : IDisposable
             args.Add("--debug");
         }
 
-        args.Add(childFd.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        args.Add(programPath);
-        args.AddRange(argv);
+        if (restorePid > 0)
+        {
+            // A memory image's restore: the launcher makes the process with that pid instead of an exec.
+            args.Add("--restore");
+            args.Add(restorePid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            args.Add(childFd.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            args.Add(childFd.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            args.Add(programPath);
+            args.AddRange(argv);
+        }
         var env = new List<string>(environment.Count);
         foreach (KeyValuePair<string, string> kv in environment)
         {

@@ -18,6 +18,12 @@ public enum MemoryProvider
 
     /// <summary>CRIU dumps the process tree inside the barrier. Only checked for (`criu check`), see docs/synchronizer.md.</summary>
     Criu,
+
+    /// <summary>
+    /// scoord dumps every process of the group itself, inside the barrier, into the journal (src/Scoord.Coordinator/Memory);
+    /// `scoord restore` brings the process tree back at that instant (docs/synchronizer.md, "scoord's own memory images").
+    /// </summary>
+    Scoord,
 }
 
 /// <summary>Text forms of <see cref="MemoryProvider"/> as the command line and run records spell them.</summary>
@@ -27,6 +33,7 @@ public static class MemoryProviders
     {
         MemoryProvider.App => "app",
         MemoryProvider.Criu => "criu",
+        MemoryProvider.Scoord => "scoord",
         _ => "none",
     };
 
@@ -42,6 +49,9 @@ public static class MemoryProviders
                 return true;
             case "criu":
                 provider = MemoryProvider.Criu;
+                return true;
+            case "scoord":
+                provider = MemoryProvider.Scoord;
                 return true;
             default:
                 provider = MemoryProvider.None;

@@ -45,13 +45,20 @@ public static partial class RestoreEngine
         RefuseIfRunning(dir);
         CheckpointInfo ckpt;
         RunRecord? run;
+        bool explicitCommand = request.Command is { Count: > 0 };
+        bool restoreMemory = false;
         using (JournalStore ro = JournalStore.OpenReadOnly(dir))
         {
             ckpt = ro.Reader.FindCheckpoint(request.Checkpoint);
             run = ro.RunBefore(ckpt.Seq);
+            if (!explicitCommand && run is not null && RunRecorder.ToRunOptions(run, dir, run.Argv).Memory == MemoryProvider.Scoord)
+            {
+                // The image is read and checked now: a restore it could not finish is refused before the rollback.
+                _ = Memory.RestoreSource.Load(ro, ckpt.Id);
+                restoreMemory = true;
+            }
         }
 
-        bool explicitCommand = request.Command is { Count: > 0 };
         if (!explicitCommand && run is null)
         {
             throw new ScoordException(string.Create(CultureInfo.InvariantCulture,
@@ -62,7 +69,7 @@ public static partial class RestoreEngine
         RunOptions options = run is null
             ? new RunOptions { JournalDirectory = dir, Command = command }
             : RunRecorder.ToRunOptions(run, dir, command);
-        options = options with { RestoredFrom = ckpt.Id };
+        options = options with { RestoredFrom = ckpt.Id, RestoreMemory = restoreMemory };
         if (options.Memory == MemoryProvider.Criu)
         {
             throw new ScoordException("the run used --memory criu, and the CRIU restore is not implemented (criu cannot run on this machine; docs/synchronizer.md)");

@@ -32,7 +32,8 @@ internal sealed unsafe partial class CheckpointBarrier(
     Doorbell doorbell,
     ITraceLoop loop,
     FastPathSession? fastPath,
-    ILogger logger) : ICheckpointTaker
+    ILogger logger,
+    Memory.MemoryCheckpointer? memory = null) : ICheckpointTaker
 {
     /// <summary>How long a barrier lets threads finish the hooks' calls they are in before it goes on without them.</summary>
     private static readonly TimeSpan HookCallGrace = TimeSpan.FromSeconds(5);
@@ -141,15 +142,20 @@ internal sealed unsafe partial class CheckpointBarrier(
 
             hook.Run(); // throws (and so writes nothing) when the hook fails
             FaultInjection.Hit(FaultPoint.CheckpointBeforeRecord);
+            memory?.Dump(name); // --memory scoord: refuses (nothing written) what a restore could not bring back
             mappings.RecordUnmapped(); // their files' post-states belong to the epoch that wrote them
             CheckpointInfo info = ingest.Checkpoint(name, Clock.NowNs());
-            fastPath?.NewEpoch(); // the hooks capture everything afresh after the checkpoint
+            memory?.Append(info); // the image's records commit with the checkpoint record
+            fastPath?.NewEpoch(); // the hooks capture everything afresh after the checkpoint (never both: --memory scoord is ptrace only)
             mappings.Recapture(); // memory writes to shared mappings make no syscall: capture them for the new epoch
             if (!ingest.TryCommit(sync: true, out _, out string? error))
             {
                 // No checkpoint, and the new epoch's captures are forgotten.
+                memory?.Abandon();
                 throw new ScoordException("the checkpoint could not be written to the journal: " + error);
             }
+
+            memory?.Committed();
 
             FaultInjection.Hit(FaultPoint.CheckpointAfterRecord);
             Log.CheckpointTaken(logger, info.Id, info.Name, tracees.Count);

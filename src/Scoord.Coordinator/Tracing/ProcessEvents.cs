@@ -84,6 +84,8 @@ internal sealed unsafe class ProcessEvents(TraceeTable tracees, JournalIngest in
         t.VforkDone();
         t.CloseFds();
         mappings.Gone(t.Process); // exec replaces the address space
+        t.Process.Memory?.Dispose(); // and so what the memory images tracked (the next one is full)
+        t.Process.Memory = null;
         t.Process.StubMapped = false; // the new image maps its own stub page (its preloaded library does)
         t.State = TraceeState.Running;
         ReadOnlySpan<byte> argv = tracees.ReadExec(t.Tid, _exe, out int exeLen);
@@ -110,6 +112,7 @@ internal sealed unsafe class ProcessEvents(TraceeTable tracees, JournalIngest in
         if (tid == p.Tgid)
         {
             mappings.Gone(p);
+            p.Memory?.Dispose();
             tracees.RemoveProcess(tid);
             var e = new ProcessEvent
             {

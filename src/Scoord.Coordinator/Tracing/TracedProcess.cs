@@ -14,4 +14,6 @@ internal sealed class TracedProcess
     public bool StubMapped;
     /// <summary>Writable shared mappings of files (null until the first); see <see cref="SharedMappings"/>.</summary>
     public List<SharedMapping>? Mappings;
+    /// <summary>What the memory checkpoints (--memory scoord) keep about this process between images; reset by exec.</summary>
+    public Memory.ProcessTracking? Memory;
 }

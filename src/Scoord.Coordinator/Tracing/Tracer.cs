@@ -38,6 +38,7 @@ internal sealed unsafe partial class Tracer : ITraceLoop
     private readonly ProcessEvents _processes;
     private readonly CheckpointBarrier _barrier;
     private readonly ApplicationGroup _group;
+    private readonly Memory.MemoryCheckpointer? _memory;
 
     private long _stops;
     private int _mainPid;
@@ -53,7 +54,15 @@ internal sealed unsafe partial class Tracer : ITraceLoop
         _commit = new GroupCommit(ingest, _tracees, _resumer, _inFlight, options.Durability);
         _group = new ApplicationGroup(options, _tracees, _doorbell, logger);
         FastPath.FastPathSession? fastPath = options.FastPath;
-        _barrier = new CheckpointBarrier(_tracees, _resumer, _commit, ingest, mappings, hook, _doorbell, this, fastPath, logger);
+        if (options.MemoryImages && fastPath is not null)
+        {
+            // The Runner never makes both: the interposer's ring and stub page would be in the images, and a
+            // restore does not reattach rings.
+            throw new InvalidOperationException("--memory scoord runs ptrace only: no fast path session");
+        }
+
+        _memory = options.MemoryImages ? new Memory.MemoryCheckpointer(_tracees, writer, logger) : null;
+        _barrier = new CheckpointBarrier(_tracees, _resumer, _commit, ingest, mappings, hook, _doorbell, this, fastPath, logger, _memory);
         var appCheckpoints = new AppCheckpoints(options.AppCheckpointGlobs, ingest, _resumer, _barrier, logger);
         var stdioGuard = new StdioGuard(decode, _resumer, fastPath, logger);
         PreloadKeeper? preload = fastPath is null ? null : new PreloadKeeper(fastPath.LibraryPath, fastPath.Directory, _resumer, logger);
@@ -90,6 +99,7 @@ internal sealed unsafe partial class Tracer : ITraceLoop
         }
 
         TracedProcess main = _tracees.AddLaunched(_mainPid, app: 0);
+        _memory?.MainPid = _mainPid;
         launcher.SendFilter(FilterGenerator.Build(filterOptions));
         Log.Launched(_logger, _mainPid);
         string launcherPath = Launch.Launcher.LocateLauncher();
@@ -99,6 +109,113 @@ internal sealed unsafe partial class Tracer : ITraceLoop
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         Loop();
         Log.TracerStats(_logger, _stops, GC.GetAllocatedBytesForCurrentThread() - allocatedBefore);
+        return _mainStatus < 0 ? 1 : WIFEXITED(_mainStatus) ? WEXITSTATUS(_mainStatus) : 128 + WTERMSIG(_mainStatus);
+    }
+
+    /// <summary>
+    /// `scoord restore` of a memory image: seizes the launcher (spawned with --restore PID), sends it the filter,
+    /// follows it while it creates the process with the image's pid (which inherits the filter and is stopped at
+    /// birth), rebuilds that process from the image (<see cref="Memory.ProcessRestorer"/>), then traces it as the
+    /// main program until the last process exits.
+    /// </summary>
+    public int RunRestored(Launch.Launcher launcher, FilterOptions filterOptions, Memory.RestoreSource source)
+    {
+        int restorer = launcher.Pid;
+        if (ptrace(PTRACE_SEIZE, restorer, 0, PtraceOptions) != 0)
+        {
+            Errno e = Interop.LastErrno;
+            kill(restorer, SIGKILL);
+            throw new ScoordException($"cannot trace the restorer (ptrace: {e})");
+        }
+
+        launcher.SendFilter(FilterGenerator.Build(filterOptions));
+        int pid = source.Process.Pid;
+        bool born = false;
+        int restorerStatus = -1;
+        int status;
+        while (restorerStatus < 0 || (WIFEXITED(restorerStatus) && WEXITSTATUS(restorerStatus) == 0 && !born))
+        {
+            int tid = waitpid(-1, &status, __WALL);
+            if (tid < 0)
+            {
+                if (Interop.LastErrno == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                throw new ScoordException($"restore: waiting for the restorer: {Interop.LastErrno}");
+            }
+
+            if (tid == pid)
+            {
+                if (!WIFSTOPPED(status))
+                {
+                    throw new ScoordException($"restore: the new process {pid} ended before it could be rebuilt");
+                }
+
+                born = true; // its first stop: held until it is rebuilt
+                continue;
+            }
+
+            if (tid != restorer)
+            {
+                continue;
+            }
+
+            if (WIFEXITED(status) || WIFSIGNALED(status))
+            {
+                restorerStatus = status;
+                continue;
+            }
+
+            int sig = WSTOPSIG(status);
+            bool trap = sig == SIGTRAP || sig == (SIGTRAP | 0x80) || (status >> 16) == PTRACE_EVENT_STOP;
+            ptrace(PTRACE_CONT, restorer, 0, trap ? 0 : sig); // the seccomp stop of clone3, the fork event, its first stop
+        }
+
+        if (!WIFEXITED(restorerStatus) || WEXITSTATUS(restorerStatus) != 0)
+        {
+            throw new ScoordException($"restore: pid {pid} could not be created (the restorer ended with status {restorerStatus:x}); nothing was restarted");
+        }
+
+        List<int> threads;
+        try
+        {
+            threads = Memory.ProcessRestorer.Build(pid, source, _logger);
+        }
+        catch (ScoordException e)
+        {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, __WALL) < 0 && Interop.LastErrno == Errno.EINTR)
+            {
+            }
+
+            throw new ScoordException($"restore: pid {pid} could not be rebuilt from the image of checkpoint {source.Image.CheckpointId}: {e.Message}");
+        }
+
+        _mainPid = pid;
+        TracedProcess main = _tracees.AddLaunched(pid, app: 0);
+        _memory?.MainPid = pid;
+        Log.Launched(_logger, pid);
+        string launcherPath = Launch.Launcher.LocateLauncher();
+        _group.RegisterPrimary(main, filterOptions, launcherPath);
+        foreach (int tid in threads)
+        {
+            _tracees.GetOrAdd(tid).Started = true;
+        }
+
+        if (ptrace(PTRACE_CONT, pid, 0, 0) != 0)
+        {
+            throw new ScoordException($"restore: cannot resume pid {pid}: {Interop.LastErrno}");
+        }
+
+        foreach (int tid in threads)
+        {
+            ptrace(PTRACE_CONT, tid, 0, 0);
+        }
+
+        _doorbell.Start(launcherPath);
+        Loop();
         return _mainStatus < 0 ? 1 : WIFEXITED(_mainStatus) ? WEXITSTATUS(_mainStatus) : 128 + WTERMSIG(_mainStatus);
     }
 

@@ -25,6 +25,8 @@ internal sealed class TracerOptions
     public IReadOnlyList<string> Command { get; init; } = [];
     /// <summary>The journal directory to make read-only in the app's mount namespace (`--protect`), or null; also for programs that join the group.</summary>
     public string? MountProtect { get; init; }
-    /// <summary>The in-process fast path of this run, or null (ptrace only: --no-fastpath).</summary>
+    /// <summary>--memory scoord: every checkpoint also dumps the memory of the group (<see cref="Memory.MemoryCheckpointer"/>).</summary>
+    public bool MemoryImages { get; init; }
+    /// <summary>The in-process fast path of this run, or null (ptrace only: not opted in, --no-fastpath, --memory scoord, ...).</summary>
     public FastPath.FastPathSession? FastPath { get; set; }
 }

@@ -411,7 +411,7 @@ public class JournalStoreTests
     private static RocksDb OpenRaw(string dir)
     {
         var families = new ColumnFamilies();
-        foreach (string name in new[] { "meta", "ops", "results", "procs", "checkpoints", "undo" })
+        foreach (string name in new[] { "meta", "ops", "results", "procs", "checkpoints", "undo", "memory" })
         {
             families.Add(name, new ColumnFamilyOptions());
         }

@@ -24,7 +24,7 @@ public sealed class CorruptJournalTests
     private static RocksDb OpenRaw(string journal)
     {
         var families = new ColumnFamilies();
-        foreach (string name in new[] { "meta", "ops", "results", "procs", "checkpoints", "undo" })
+        foreach (string name in new[] { "meta", "ops", "results", "procs", "checkpoints", "undo", "memory" })
         {
             families.Add(name, new ColumnFamilyOptions());
         }
