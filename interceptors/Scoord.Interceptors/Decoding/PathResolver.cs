@@ -511,6 +511,9 @@ internal static unsafe class PathResolver
         display.AsSpan(0, dLen).CopyTo(dest);
         stat.AsSpan(0, sLen + 1).CopyTo(sb);
         statLen = sLen;
-        return dLen;
+        // The link's text may itself go through a symlinked directory ("f2" -> "d1/f0" with d1 -> f0): the
+        // journal names the directory the kernel reaches (f0/f0), as for a path the app wrote.
+        int canonical = CanonicalParent(ctx, sb, statLen, dest, dLen);
+        return canonical > 0 ? canonical : dLen;
     }
 }

@@ -152,6 +152,25 @@ os.symlink('sub', 'w/d2/l2')
 os.rename('w/d2/l2', 'w/d2/l2/moved2')
 """);
 
+    /// <summary>
+    /// Found by the ext4 inode-reuse property: a dangling symlink whose text goes through a symlinked
+    /// directory ("w/f2" -> "l/f0" with l -> d2) names, for the journal, the file the kernel reaches
+    /// (d2/f0), not the text "l/f0": otherwise the name l is recorded as holding d2's inode.
+    /// </summary>
+    [Fact]
+    public void ADanglingSymlinkThroughASymlinkedDirectory_OpenedAndCreated_RollsBackExactly_WithoutConflicts() => AssertExactAfter("""
+os.symlink('d2', 'w/l')
+os.symlink('l/f0', 'w/f2')
+try:
+    os.open('w/f2', os.O_WRONLY)
+except FileNotFoundError:
+    pass
+with open('w/f2', 'w') as f: f.write('created through two symlinks\n')
+os.unlink('w/l'); os.symlink('d1', 'w/l')
+with open('w/f2', 'a') as f: f.write('appended through the new l\n')
+os.rename('w/l', 'w/l2')
+""");
+
     // ---- a crash of the coordinator -------------------------------------------------------------
 
     [Fact]
