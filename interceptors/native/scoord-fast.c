@@ -1458,7 +1458,8 @@ static int same_resolution(const struct path_res *pr)
 /* PathResolver.CanonicalParent, in-process: a path with a directory part is journaled under the kernel's
  * name of its parent directory (a symlinked directory on the way, or ".." after one, is walked by the
  * kernel), with its last name; a last name "." or ".." names that directory itself. Rewrites disp
- * (length dl, room bytes) and returns the new length, or 0 to keep the lexical path (no parent). */
+ * (length dl, room bytes) and returns the new length, 0 to keep the lexical path (no parent), or -1 when
+ * the parent's name is past PATH_MAX (the call goes the ptrace way). */
 static int canonical_parent(struct scratch *sc, int dirfd, const char *rel, size_t n, char *disp, int dl, uint32_t room)
 {
     size_t end = n;
@@ -1484,7 +1485,9 @@ static int canonical_parent(struct scratch *sc, int dirfd, const char *rel, size
     proc_fd_path(proc, (int)fd);
     long len = S4(SYS_readlinkat, AT_FDCWD, proc, sc->named, PATH_BUF);
     S1(SYS_close, fd);
-    if (len <= 0 || len >= PATH_BUF || sc->named[0] != '/' || ends_with(sc->named, (size_t)len, " (deleted)"))
+    if (len <= 0 || len >= PATH_BUF)
+        return -1; /* the directory's name is past PATH_MAX: the tracer walks it (LongPath) */
+    if (sc->named[0] != '/' || ends_with(sc->named, (size_t)len, " (deleted)"))
         return 0;
     if (self) {
         if ((uint32_t)len > room)
@@ -1537,6 +1540,8 @@ static int resolve_path(struct scratch *sc, struct path_res *pr, int dirfd, cons
     if (dl <= 0 || dl >= PATH_BUF - 1 || starts_with(disp_room, (size_t)dl, "/proc/") || (dl == 5 && starts_with(disp_room, 5, "/proc")))
         return V_PTRACE; /* an absolute name past PATH_MAX: the tracer walks it with directory fds */
     int canonical = canonical_parent(sc, dirfd, rel, n, disp_room, dl, room);
+    if (canonical < 0)
+        return V_PTRACE;
     if (canonical > 0)
         dl = canonical;
     pr->disp_len = (uint32_t)dl;

@@ -171,6 +171,32 @@ with open('w/f2', 'a') as f: f.write('appended through the new l\n')
 os.rename('w/l', 'w/l2')
 """);
 
+    /// <summary>
+    /// Found by the transparency property with the fast path on: below a directory whose own name is past
+    /// PATH_MAX, a path through a symlink ("b/a", b -> the next level) is journaled under the directory the
+    /// kernel reaches (the interposer hands such calls to the tracer, which walks long names), not under
+    /// the text; before, the name b was recorded as holding the next level's inode, and rollback left the
+    /// whole deep tree behind as conflicts.
+    /// </summary>
+    [Fact]
+    public void ASymlinkedDirectoryBelowAPathPastPathMax_UsedOnTheWay_RollsBackExactly_WithoutConflicts() => AssertExactAfter("""
+N = 'n' * 255
+top = os.open('.', os.O_RDONLY)
+os.chdir('w/d2')
+for _ in range(17):
+    os.mkdir(N); os.chdir(N)
+os.fchdir(top); os.chdir('w/d2')
+for _ in range(15):
+    os.chdir(N)
+os.symlink(N, 'b')
+try:
+    os.rename('b/a', 'b')
+except FileNotFoundError:
+    pass
+with open('b/f', 'w') as f: f.write('through the symlink, past PATH_MAX\n')
+os.fchdir(top)
+""", pastPathMax: true);
+
     // ---- a crash of the coordinator -------------------------------------------------------------
 
     [Fact]
@@ -464,12 +490,16 @@ for i in range(1000000):
     /// under scoord (python3, `import os` done), then `rollback t`: exit 0, no "conflict" anywhere in its
     /// output, and the tree's listing equals the one taken at the checkpoint.
     /// </summary>
-    private void AssertExactAfter(string secondProgram)
+    /// <param name="pastPathMax">The program leaves names past PATH_MAX, which the listing cannot take: only the checkpoint's and the rolled-back tree are listed.</param>
+    private void AssertExactAfter(string secondProgram, bool pastPathMax = false)
     {
         SetUpAndCheckpoint("t", out Listing atCheckpoint);
         CliResult second = _t.Run(Listing.Python, "-c", "import os\n" + secondProgram);
         Assert.True(second.ExitCode == 0, "program 2 failed: " + second);
-        Assert.NotEqual(atCheckpoint.ToString(), Listing.Take(_t.Tree.Path).ToString());
+        if (!pastPathMax)
+        {
+            Assert.NotEqual(atCheckpoint.ToString(), Listing.Take(_t.Tree.Path).ToString());
+        }
 
         AssertExitZeroWithoutConflicts(_t.Cli.Run("rollback", "t"), "rollback t");
         AssertListing(atCheckpoint, "checkpoint t", "after the rollback");
