@@ -238,7 +238,7 @@ public static partial class Runner
         => options.Memory != MemoryProvider.Criu && Environment.GetEnvironmentVariable("SCOORD_NO_MOUNT_PROTECTION") is null;
 
     /// <summary>
-    /// The in-process fast path, opt-in with SCOORD_FASTPATH=1 (FastPathSession.DisabledByEnvironment). Off with --no-fastpath or SCOORD_NO_FASTPATH, and where it
+    /// The in-process fast path, on by default. Off with --no-fastpath, SCOORD_NO_FASTPATH or SCOORD_FASTPATH=0 (FastPathSession.DisabledByEnvironment), and where it
     /// cannot keep a promise the ptrace way keeps: --durability strict (an fsync per operation), the
     /// --app-checkpoint close checks, CRIU dumps (the tree would carry the ring's mapping), scoord's own
     /// memory images (--memory scoord, and so the restore of one: the interposer's ring and stub page would

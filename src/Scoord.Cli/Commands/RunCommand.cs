@@ -76,7 +76,7 @@ internal sealed class RunCommand
 
     private readonly Option<bool> _noFastPath = new("--no-fastpath")
     {
-        Description = "Journal through ptrace only, without the in-process fast path (the mode for untrusted programs; also SCOORD_NO_FASTPATH=1)",
+        Description = "Journal through ptrace only, without the in-process fast path that is on by default (the mode for untrusted programs; also SCOORD_NO_FASTPATH=1 or SCOORD_FASTPATH=0)",
         Arity = ArgumentArity.Zero,
     };
 

@@ -354,13 +354,12 @@ internal sealed unsafe partial class FastPathSession : IDisposable
         Log.Finished(_logger, records);
     }
 
-    /// <summary>Reads the fast path's switch: --no-fastpath, or SCOORD_NO_FASTPATH in the environment.</summary>
     /// <summary>
-    /// Off unless SCOORD_FASTPATH=1 (opt-in until the exactness properties pass with it: inode reuse on ext4 and
-    /// trees deeper than PATH_MAX still fail there); SCOORD_NO_FASTPATH (or --no-fastpath) always wins.
+    /// The fast path is on by default; SCOORD_NO_FASTPATH (any value) or SCOORD_FASTPATH=0 in the environment
+    /// turns it off, as --no-fastpath does.
     /// </summary>
     public static bool DisabledByEnvironment() =>
-        !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("SCOORD_NO_FASTPATH")) || Environment.GetEnvironmentVariable("SCOORD_FASTPATH") != "1";
+        !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("SCOORD_NO_FASTPATH")) || Environment.GetEnvironmentVariable("SCOORD_FASTPATH") == "0";
 
     /// <summary>The UTF-8 bytes of <paramref name="s"/> (paths of the policy).</summary>
     public static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);

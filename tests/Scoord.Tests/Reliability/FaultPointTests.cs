@@ -36,7 +36,7 @@ public sealed class FaultPointTests
         }
 
         t.Cli.Environment["SCOORD_FAULT"] = fault;
-        CliResult run = t.Cli.Run(["run", .. drain ? Array.Empty<string>() : ["--no-fastpath"], "--", "sh", "-c", FaultSupport.Changes + "; sleep 30"]);
+        CliResult run = t.Cli.Run(["run", .. drain ? Array.Empty<string>() : ["--no-fastpath"], "--", "sh", "-c", (drain ? FaultSupport.ChangesSpaced : FaultSupport.Changes) + "; sleep 30"]);
         t.Cli.Environment.Remove("SCOORD_FAULT");
         Assert.True(run.ExitCode == Killed, run.ToString());
         Assert.Contains("fault point " + fault.Split('@')[0] + " reached", run.Stderr);

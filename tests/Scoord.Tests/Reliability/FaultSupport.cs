@@ -16,6 +16,13 @@ internal static class FaultSupport
     public const string Changes =
         "echo x >> d/a; echo new > d/c; rm d/b; mv d/big d/big2; mkdir d/e; echo y > d/e/f; chmod 600 d/a; rm -r d/sub; echo over > d/big2; touch done";
 
+    /// <summary>
+    /// <see cref="Changes"/> with a pause after each command: the fast path's drain commits each command's
+    /// records on its own even on a loaded machine (where it would otherwise take several commands in one
+    /// batch), so a fault point counted in drain batches is reached before the last command.
+    /// </summary>
+    public static string ChangesSpaced => Changes.Replace("; ", "; sleep 0.2; ", StringComparison.Ordinal);
+
     /// <summary>Runs the setup under scoord, takes checkpoint 1 and returns the tree as it is then.</summary>
     public static TreeSnapshot SetUpAndCheckpoint(TracedRun t)
     {

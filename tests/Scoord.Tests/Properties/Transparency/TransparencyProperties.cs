@@ -59,14 +59,6 @@ public sealed class TransparencyProperties(ITestOutputHelper output)
             string bareList = List(driver, bareTree, bareShm);
 
             var cli = new ScoordCli(Path.Combine(root, "j"), root) { Timeout = TimeSpan.FromSeconds(120) };
-            // Known defect of the fast path (issue 11): a generated deep tree (chdir below PATH_MAX-long names)
-            // is not rolled back exactly when its calls go through the in-process hooks (replay
-            // 5858075940458561538,11032080487720558065,33 with SCOORD_PROPERTY_FASTPATH=1); the property runs
-            // ptrace only until that is fixed. docs/architecture.md names the limit.
-            if (Environment.GetEnvironmentVariable("SCOORD_PROPERTY_FASTPATH") != "1")
-            {
-                cli.Environment["SCOORD_NO_FASTPATH"] = "1";
-            }
             CliResult ckpt = cli.Run("checkpoint", "--name", "start");
             if (ckpt.ExitCode != 0)
             {
