@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Scoord.Tests.Support;
+using Scoord.Tests.Tracing;
+using Xunit.Abstractions;
+
+namespace Scoord.Tests.Synchronizer;
+
+/// <summary>
+/// Memory checkpoints of a process tree (`--memory scoord`): a shell running `producer | consumer > out.txt`, where
+/// both programs keep their state only in memory, is checkpointed while bytes wait in the pipe, goes on, is killed
+/// with SIGKILL, and `scoord restore` brings back the same tree (same pids, same parents) with the pipe's unread
+/// bytes; out.txt then equals an uninterrupted run's, byte for byte.
+/// </summary>
+public sealed class MemoryTreeTests
+{
+    /// <summary>32-byte records "i value" from a generator kept in memory (and a heap it scribbles on), one every PAUSE ns.</summary>
+    internal const string Producer = """
+        #define _GNU_SOURCE
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <time.h>
+        #include <unistd.h>
+        int main(int argc, char **argv) {
+            (void)argc;
+            int n = atoi(argv[1]);
+            long pause_ns = atol(argv[2]);
+            char *heap = calloc(1, 1 << 16);
+            unsigned long acc = 1;
+            for (int i = 0; i < n; i++) {
+                acc = acc * 6364136223846793005UL + 1442695040888963407UL;
+                heap[(acc >> 20) % (1 << 16)] += (char)acc;
+                char rec[32];
+                memset(rec, ' ', sizeof rec);
+                int k = snprintf(rec, sizeof rec, "%d %lu %d", i, acc % 1000000007UL, heap[i % (1 << 16)]);
+                rec[k] = ' ';
+                rec[31] = '\n';
+                for (size_t done = 0; done < sizeof rec;) {
+                    ssize_t w = write(1, rec + done, sizeof rec - done);
+                    if (w <= 0) return 2;
+                    done += (size_t)w;
+                }
+                struct timespec ts = {0, pause_ns};
+                nanosleep(&ts, NULL);
+            }
+            return 0;
+        }
+        """;
+
+    /// <summary>Reads the records one read(2) at a time (so the rest stays in the pipe), keeps a running sum in memory, writes a line per record.</summary>
+    internal const string Consumer = """
+        #define _GNU_SOURCE
+        #include <errno.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <time.h>
+        #include <unistd.h>
+        int main(int argc, char **argv) {
+            (void)argc;
+            long pause_ns = atol(argv[1]);
+            unsigned long sum = 0;
+            long count = 0;
+            char rec[32];
+            for (;;) {
+                size_t got = 0;
+                while (got < sizeof rec) {
+                    ssize_t r = read(0, rec + got, sizeof rec - got);
+                    if (r == 0) goto end;
+                    if (r < 0) { if (errno == EINTR) continue; return 2; }
+                    got += (size_t)r;
+                }
+                for (int k = 0; k < 31; k++) sum = sum * 131 + (unsigned char)rec[k];
+                count++;
+                char line[96];
+                int m = snprintf(line, sizeof line, "%ld %.31s %lu\n", count, rec, sum);
+                if (write(1, line, (size_t)m) != m) return 3;
+                struct timespec ts = {0, pause_ns};
+                nanosleep(&ts, NULL);
+            }
+        end:
+            dprintf(1, "end %ld %lu\n", count, sum);
+            return 0;
+        }
+        """;
+
+    internal const string CloseFds = """
+        #define _GNU_SOURCE
+        #include <sys/syscall.h>
+        #include <unistd.h>
+        int main(int argc, char **argv) { (void)argc; syscall(SYS_close_range, 3, ~0U, 0); execvp(argv[1], argv + 1); return 127; }
+        """;
+
+    private const int Records = 300;
+    private readonly ITestOutputHelper _output;
+
+    public MemoryTreeTests(ITestOutputHelper output) => _output = output;
+
+    [Fact]
+    public void ShellPipeline_CheckpointedWithBytesInThePipe_KilledAndRestored_IsTheSameTreeAndEndsWithTheOutputOfAnUninterruptedRun()
+    {
+        using var t = new TracedRun();
+        string producer = TracedRun.Compile(t.Tree, "producer", Producer);
+        string consumer = TracedRun.Compile(t.Tree, "consumer", Consumer);
+        string closeFds = TracedRun.Compile(t.Tree, "closefds", CloseFds);
+        string reference = ReferenceOutput(producer, consumer);
+        string pipeline = $"{producer} {Records} 10000000 | {consumer} 30000000 > out.txt";
+
+        using (BackgroundScoord scoord = SyncSupport.Start(t, "run", "--memory", "scoord", "--", closeFds, "sh", "-c", pipeline))
+        {
+            SyncSupport.WaitFor(() => Lines(t) >= 30 || scoord.HasExited, "the pipeline to run");
+            CliResult ck = t.Cli.Run("checkpoint");
+            Assert.True(ck.ExitCode == 0, ck + "\n" + scoord);
+            int at = Lines(t);
+            SyncSupport.WaitFor(() => Lines(t) >= at + 30 || scoord.HasExited, "the pipeline to go on");
+            Assert.False(scoord.HasExited, "the pipeline ended before the kill\n" + scoord);
+            scoord.Kill();
+            Assert.True(scoord.WaitForExit(TimeSpan.FromSeconds(30)), "scoord did not die");
+        }
+
+        JsonElement image = JsonDocument.Parse(t.Cli.Run("image", "--json", "1").Stdout).RootElement;
+        _output.WriteLine(image.ToString());
+        var tree = new Dictionary<int, int>();
+        foreach (JsonElement p in image.GetProperty("processes").EnumerateArray())
+        {
+            tree[p.GetProperty("pid").GetInt32()] = p.GetProperty("ppid").GetInt32();
+        }
+
+        Assert.Equal(3, tree.Count);
+        int shell = image.GetProperty("main_pid").GetInt32();
+        Assert.Equal(0, tree[shell]);
+        Assert.All(tree.Where(kv => kv.Key != shell), kv => Assert.Equal(shell, kv.Value));
+        JsonElement pipe = Assert.Single(image.GetProperty("pipes").EnumerateArray());
+        Assert.True(pipe.GetProperty("unread_bytes").GetInt32() >= 32, "no record was waiting in the pipe at the checkpoint: " + pipe);
+        foreach (int pid in tree.Keys)
+        {
+            SyncSupport.WaitFor(() => !Directory.Exists($"/proc/{pid}"), $"pid {pid} to die with scoord");
+        }
+
+        using (BackgroundScoord restored = SyncSupport.Start(t, "restore", "1"))
+        {
+            // The same pids, with the same parents: the shell scoord's child, the two programs the shell's.
+            SyncSupport.WaitFor(() => tree.Keys.All(p => Directory.Exists($"/proc/{p}")) || restored.HasExited, "the tree to be restored");
+            Assert.False(restored.HasExited, "the restore ended before the tree was seen\n" + restored);
+            foreach ((int pid, int ppid) in tree)
+            {
+                Assert.Equal(ppid == 0 ? restored.Pid : ppid, ParentOf(pid));
+            }
+
+            Assert.True(restored.WaitForExit(TimeSpan.FromSeconds(60)), "the restored pipeline did not end\n" + restored);
+            Assert.True(restored.ExitCode == 0, restored.ToString());
+        }
+
+        Assert.True(reference == File.ReadAllText(t.Path("out.txt")), "out.txt differs from the uninterrupted run's");
+    }
+
+    private static int ParentOf(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        string[] f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return int.Parse(f[1], CultureInfo.InvariantCulture);
+    }
+
+    private static int Lines(TracedRun t)
+    {
+        try
+        {
+            return File.ReadAllLines(t.Path("out.txt")).Length;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>The pipeline's out.txt without scoord and without pauses.</summary>
+    private static string ReferenceOutput(string producer, string consumer)
+    {
+        using var tree = new TempTree("scoord-reference-");
+        var psi = new ProcessStartInfo("sh") { WorkingDirectory = tree.Path, UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add($"{producer} {Records} 0 | {consumer} 0 > out.txt");
+        using Process p = Process.Start(psi)!;
+        p.WaitForExit();
+        Assert.Equal(0, p.ExitCode);
+        return File.ReadAllText(tree.Combine("out.txt"));
+    }
+}
