@@ -155,6 +155,91 @@ public sealed class MemoryTreeTests
         Assert.True(reference == File.ReadAllText(t.Path("out.txt")), "out.txt differs from the uninterrupted run's");
     }
 
+    /// <summary>A python3 parent and the child it forked (in a session of its own), joined by a pipe made with os.pipe(); state only in memory.</summary>
+    internal const string PythonTree = """
+        import os, sys, time
+        os.closerange(3, 65536)
+        n, pause = int(sys.argv[1]), float(sys.argv[2])
+        r, w = os.pipe()
+        child = os.fork()
+        if child == 0:
+            os.close(r)
+            os.setsid()
+            acc = 7
+            for i in range(n):
+                acc = (acc * 48271) % 2147483647
+                os.write(w, b"%08d %010d\n" % (i, acc))
+                time.sleep(pause)
+            os._exit(0)
+        os.close(w)
+        with open("app.pid", "w") as f:
+            f.write("%d %d\n" % (os.getpid(), child))
+        total = 0
+        with open("out.txt", "a") as out:
+            while True:
+                rec = b""
+                while len(rec) < 20:
+                    b = os.read(r, 20 - len(rec))
+                    if not b:
+                        break
+                    rec += b
+                if len(rec) < 20:
+                    break
+                total = (total * 1000003 + int(rec.split()[1])) % (1 << 61)
+                out.write("%s %d\n" % (rec.decode().strip(), total))
+                out.flush()
+                time.sleep(pause * 3)
+            _, status = os.waitpid(child, 0)
+            out.write("end %d %d\n" % (total, status))
+        """;
+
+    [Fact]
+    public void PythonParentAndForkedChildInItsOwnSession_JoinedByAPipe_KilledAndRestored_EndsWithTheOutputOfAnUninterruptedRun()
+    {
+        using var t = new TracedRun();
+        File.WriteAllText(t.Path("tree.py"), PythonTree);
+        string reference;
+        using (var tree = new TempTree("scoord-reference-"))
+        {
+            File.WriteAllText(tree.Combine("tree.py"), PythonTree);
+            var psi = new ProcessStartInfo(SyncSupport.Python) { WorkingDirectory = tree.Path, UseShellExecute = false };
+            foreach (string a in (string[])["-B", "tree.py", "150", "0"])
+            {
+                psi.ArgumentList.Add(a);
+            }
+
+            using Process p = Process.Start(psi)!;
+            p.WaitForExit();
+            Assert.Equal(0, p.ExitCode);
+            reference = File.ReadAllText(tree.Combine("out.txt"));
+        }
+
+        int parent, child;
+        using (BackgroundScoord scoord = SyncSupport.Start(t, "run", "--memory", "scoord", "--", SyncSupport.Python, "-B", "tree.py", "150", "0.01"))
+        {
+            SyncSupport.WaitFor(() => Lines(t) >= 20 || scoord.HasExited, "the parent to write");
+            CliResult ck = t.Cli.Run("checkpoint");
+            Assert.True(ck.ExitCode == 0, ck + "\n" + scoord);
+            int at = Lines(t);
+            SyncSupport.WaitFor(() => Lines(t) >= at + 20 || scoord.HasExited, "the parent to go on");
+            Assert.False(scoord.HasExited, "the program ended before the kill\n" + scoord);
+            string[] pids = File.ReadAllText(t.Path("app.pid")).Split(' ', StringSplitOptions.TrimEntries);
+            parent = int.Parse(pids[0], CultureInfo.InvariantCulture);
+            child = int.Parse(pids[1], CultureInfo.InvariantCulture);
+            scoord.Kill();
+            Assert.True(scoord.WaitForExit(TimeSpan.FromSeconds(30)), "scoord did not die");
+            SyncSupport.WaitFor(() => !Directory.Exists($"/proc/{parent}") && !Directory.Exists($"/proc/{child}"), "the tree to die with scoord");
+        }
+
+        CliResult image = t.Cli.Run("image", "1");
+        _output.WriteLine(image.Stdout);
+        Assert.Contains($"pid {child} ", image.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"parent {parent}:", image.Stdout, StringComparison.Ordinal);
+        CliResult restore = t.Cli.Run("restore", "1");
+        Assert.True(restore.ExitCode == 0, restore.ToString());
+        Assert.True(reference == File.ReadAllText(t.Path("out.txt")), "out.txt differs from the uninterrupted run's");
+    }
+
     private static int ParentOf(int pid)
     {
         string stat = File.ReadAllText($"/proc/{pid}/stat");
