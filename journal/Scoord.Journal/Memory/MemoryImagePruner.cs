@@ -2,9 +2,6 @@ using Scoord.Journal.Rocks;
 
 namespace Scoord.Journal.Memory;
 
-/// <summary>What <see cref="MemoryImagePruner.Plan"/> put into prune's batch.</summary>
-public sealed record ImagePruneResult(int ImagesMerged, int ImagesDropped, long PagesDropped);
-
 /// <summary>
 /// The memory images' part of `scoord prune`: every kept checkpoint's image becomes full (an incremental image's
 /// pages are resolved through its bases and written into its own page maps; its processes get base 0 and the

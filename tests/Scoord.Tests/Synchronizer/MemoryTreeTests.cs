@@ -148,6 +148,17 @@ public sealed class MemoryTreeTests
                 Assert.Equal(ppid == 0 ? restored.Pid : ppid, ParentOf(pid));
             }
 
+            // The restored tree can be checkpointed again (its descriptors, filters and sessions are what a dump accepts);
+            // a producer that ends just then is an unreaped child for a moment ("try again").
+            CliResult again = t.Cli.Run("checkpoint");
+            for (int i = 0; i < 5 && again.ExitCode != 0 && again.Stderr.Contains("try again", StringComparison.Ordinal); i++)
+            {
+                Thread.Sleep(100);
+                again = t.Cli.Run("checkpoint");
+            }
+
+            Assert.True(again.ExitCode == 0, again + "\n" + restored);
+
             Assert.True(restored.WaitForExit(TimeSpan.FromSeconds(60)), "the restored pipeline did not end\n" + restored);
             Assert.True(restored.ExitCode == 0, restored.ToString());
         }
@@ -238,6 +249,54 @@ public sealed class MemoryTreeTests
         CliResult restore = t.Cli.Run("restore", "1");
         Assert.True(restore.ExitCode == 0, restore.ToString());
         Assert.True(reference == File.ReadAllText(t.Path("out.txt")), "out.txt differs from the uninterrupted run's");
+    }
+
+    /// <summary>A pipe of the tree that a process outside it also holds refuses the checkpoint (its other end could not be given back).</summary>
+    [Fact]
+    public void PipeAlsoHeldOutsideTheTree_RefusesTheCheckpoint_WithOneLineNamingProcessAndPipe()
+    {
+        const string program = """
+            import os, time
+            os.closerange(3, 65536)
+            r, w = os.pipe()
+            with open("app.pid", "w") as f:
+                f.write("%d %d\n" % (os.getpid(), r))
+            time.sleep(60)
+            """;
+        const string grabber = """
+            import ctypes, os, sys, time
+            libc = ctypes.CDLL(None, use_errno=True)
+            pidfd = os.pidfd_open(int(sys.argv[1]))
+            fd = libc.syscall(438, pidfd, int(sys.argv[2]), 0)  # pidfd_getfd
+            print(fd, flush=True)
+            time.sleep(60)
+            """;
+        using var t = new TracedRun();
+        File.WriteAllText(t.Path("pipe.py"), program);
+        using BackgroundScoord scoord = SyncSupport.Start(t, "run", "--memory", "scoord", "--", SyncSupport.Python, "-B", "pipe.py");
+        SyncSupport.WaitFor(() => File.Exists(t.Path("app.pid")) && File.ReadAllText(t.Path("app.pid")).EndsWith('\n'), "the program to make its pipe");
+        string[] f = File.ReadAllText(t.Path("app.pid")).Split(' ', StringSplitOptions.TrimEntries);
+        int pid = int.Parse(f[0], CultureInfo.InvariantCulture);
+        var psi = new ProcessStartInfo(SyncSupport.Python) { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (string a in (string[])["-c", grabber, f[0], f[1]])
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using Process outside = Process.Start(psi)!;
+        try
+        {
+            Assert.True(int.Parse(outside.StandardOutput.ReadLine()!, CultureInfo.InvariantCulture) >= 0, "pidfd_getfd failed");
+            CliResult ck = t.Cli.Run("checkpoint");
+            Assert.NotEqual(0, ck.ExitCode);
+            Assert.Matches($@"^scoord: pid {pid} \(python3[^)]*\): fd {f[1]}: pipe:\[\d+\] is also held by pid {outside.Id} \(python3[^)]*\), outside the traced tree: it cannot be restored\n$", ck.Stderr);
+            Assert.Empty(SyncSupport.Checkpoints(t));
+        }
+        finally
+        {
+            outside.Kill();
+            scoord.Kill();
+        }
     }
 
     private static int ParentOf(int pid)
