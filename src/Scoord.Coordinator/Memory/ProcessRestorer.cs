@@ -9,11 +9,13 @@ using static Scoord.Interceptors.Interop.Libc;
 namespace Scoord.Coordinator.Memory;
 
 /// <summary>
-/// Turns a freshly created process (a copy of scoord-launch made with the image's pid, stopped at birth by the
-/// tracer) into the image's process, with syscalls run inside it (<see cref="SyscallInjector"/>) and its memory
-/// written through /proc/PID/mem. In order: the inherited rseq registration is dropped; every mapping but the
-/// vDSO's is unmapped (the injected syscalls run from the vDSO, so they need nothing else); [vvar]/[vdso] are
-/// moved to where the image had them; the image's mappings are made at their addresses (files mapped again,
+/// Turns a freshly created process (a copy of scoord-launch, or of its bare parent, made with the image's pid and
+/// stopped at birth by the tracer) into the image's process, with syscalls run inside it (<see cref="SyscallInjector"/>)
+/// and its memory written through /proc/PID/mem, in three passes that <see cref="TreeRestorer"/> runs over the whole
+/// tree (<see cref="Prepare"/>, <see cref="JoinGroup"/>, <see cref="Finish"/>). In order: the inherited rseq
+/// registration is dropped; every mapping but the vDSO's is unmapped (the injected syscalls run from the vDSO, so
+/// they need nothing else); [vvar]/[vdso] are moved to where the image had them; setsid if it led its session; its
+/// children are made (clone3 set_tid) while it is bare; the image's mappings are made at their addresses (files mapped again,
 /// anonymous memory fresh) and its pages written; the mm fields, auxv and /proc/PID/exe are set with
 /// PR_SET_MM_MAP; the descriptors are opened again at their numbers and offsets; cwd, umask, signal
 /// dispositions, interval timers, limits, the thread's alt stack, clear_child_tid, rseq, name, pending signals;

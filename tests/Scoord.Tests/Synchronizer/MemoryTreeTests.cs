@@ -251,6 +251,111 @@ public sealed class MemoryTreeTests
         Assert.True(reference == File.ReadAllText(t.Path("out.txt")), "out.txt differs from the uninterrupted run's");
     }
 
+    /// <summary>A python3 parent and two children in a process group of their own, led by the first; each child appends to its own file.</summary>
+    internal const string PythonGroup = """
+        import os, sys, time
+        os.closerange(3, 65536)
+        n, pause = int(sys.argv[1]), float(sys.argv[2])
+        def work(name, seed):
+            acc = seed
+            with open(name, "a") as f:
+                for i in range(n):
+                    acc = (acc * 69069 + 1) % 4294967296
+                    f.write("%d %d\n" % (i, acc))
+                    f.flush()
+                    time.sleep(pause)
+            os._exit(0)
+        a = os.fork()
+        if a == 0:
+            time.sleep(pause)
+            work("a.txt", 1)
+        b = os.fork()
+        if b == 0:
+            time.sleep(pause)
+            work("b.txt", 2)
+        os.setpgid(a, a)
+        os.setpgid(b, a)
+        with open("app.pid", "w") as f:
+            f.write("%d %d %d\n" % (os.getpid(), a, b))
+        for c in (a, b):
+            _, status = os.waitpid(c, 0)
+            assert status == 0, status
+        """;
+
+    [Fact]
+    public void ProcessGroupLedByOneChild_WithItsSibling_KilledAndRestored_IsTheSameGroupAndEndsWithTheOutputsOfAnUninterruptedRun()
+    {
+        using var t = new TracedRun();
+        File.WriteAllText(t.Path("group.py"), PythonGroup);
+        string refA, refB;
+        using (var tree = new TempTree("scoord-reference-"))
+        {
+            File.WriteAllText(tree.Combine("group.py"), PythonGroup);
+            var psi = new ProcessStartInfo(SyncSupport.Python) { WorkingDirectory = tree.Path, UseShellExecute = false };
+            foreach (string a in (string[])["-B", "group.py", "150", "0"])
+            {
+                psi.ArgumentList.Add(a);
+            }
+
+            using Process p = Process.Start(psi)!;
+            p.WaitForExit();
+            Assert.Equal(0, p.ExitCode);
+            refA = File.ReadAllText(tree.Combine("a.txt"));
+            refB = File.ReadAllText(tree.Combine("b.txt"));
+        }
+
+        int[] pids;
+        using (BackgroundScoord scoord = SyncSupport.Start(t, "run", "--memory", "scoord", "--", SyncSupport.Python, "-B", "group.py", "150", "0.02"))
+        {
+            SyncSupport.WaitFor(() => (File.Exists(t.Path("app.pid")) && File.ReadAllText(t.Path("app.pid")).EndsWith('\n') && Lines(t, "a.txt") >= 20) || scoord.HasExited, "the children to write");
+            pids = File.ReadAllText(t.Path("app.pid")).Split(' ', StringSplitOptions.TrimEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+            Assert.Equal(pids[1], GroupOf(pids[2]));
+            CliResult ck = t.Cli.Run("checkpoint");
+            Assert.True(ck.ExitCode == 0, ck + "\n" + scoord);
+            int at = Lines(t, "a.txt");
+            SyncSupport.WaitFor(() => Lines(t, "a.txt") >= at + 20 || scoord.HasExited, "the children to go on");
+            Assert.False(scoord.HasExited, "the program ended before the kill\n" + scoord);
+            scoord.Kill();
+            Assert.True(scoord.WaitForExit(TimeSpan.FromSeconds(30)), "scoord did not die");
+            SyncSupport.WaitFor(() => pids.All(p => !Directory.Exists($"/proc/{p}")), "the tree to die with scoord");
+        }
+
+        using (BackgroundScoord restored = SyncSupport.Start(t, "restore", "1"))
+        {
+            // Rebuilt and running again: the children write (the files were rolled back to the checkpoint first).
+            SyncSupport.WaitFor(() => pids.All(p => Directory.Exists($"/proc/{p}")) || restored.HasExited, "the tree to be restored");
+            int rolledBack = Lines(t, "a.txt");
+            SyncSupport.WaitFor(() => Lines(t, "a.txt") > rolledBack + 2 || restored.HasExited, "the restored tree to run");
+            Assert.False(restored.HasExited, "the restore ended before the tree was seen\n" + restored);
+            Assert.Equal(pids[1], GroupOf(pids[1]));
+            Assert.Equal(pids[1], GroupOf(pids[2]));
+            Assert.Equal(GroupOf(restored.Pid), GroupOf(pids[0]));
+            Assert.True(restored.WaitForExit(TimeSpan.FromSeconds(60)), "the restored tree did not end\n" + restored);
+            Assert.True(restored.ExitCode == 0, restored.ToString());
+        }
+
+        Assert.True(refA == File.ReadAllText(t.Path("a.txt")), "a.txt differs from the uninterrupted run's");
+        Assert.True(refB == File.ReadAllText(t.Path("b.txt")), "b.txt differs from the uninterrupted run's");
+    }
+
+    private static int GroupOf(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[2], CultureInfo.InvariantCulture);
+    }
+
+    private static int Lines(TracedRun t, string name)
+    {
+        try
+        {
+            return File.ReadAllLines(t.Path(name)).Length;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
     /// <summary>A pipe of the tree that a process outside it also holds refuses the checkpoint (its other end could not be given back).</summary>
     [Fact]
     public void PipeAlsoHeldOutsideTheTree_RefusesTheCheckpoint_WithOneLineNamingProcessAndPipe()
