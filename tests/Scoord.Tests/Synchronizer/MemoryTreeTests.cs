@@ -106,6 +106,7 @@ public sealed class MemoryTreeTests
         string closeFds = TracedRun.Compile(t.Tree, "closefds", CloseFds);
         string reference = ReferenceOutput(producer, consumer);
         string pipeline = $"{producer} {Records} 10000000 | {consumer} 30000000 > out.txt";
+        int linesAtKill;
 
         using (BackgroundScoord scoord = SyncSupport.Start(t, "run", "--memory", "scoord", "--", closeFds, "sh", "-c", pipeline))
         {
@@ -115,6 +116,7 @@ public sealed class MemoryTreeTests
             int at = Lines(t);
             SyncSupport.WaitFor(() => Lines(t) >= at + 30 || scoord.HasExited, "the pipeline to go on");
             Assert.False(scoord.HasExited, "the pipeline ended before the kill\n" + scoord);
+            linesAtKill = Lines(t);
             scoord.Kill();
             Assert.True(scoord.WaitForExit(TimeSpan.FromSeconds(30)), "scoord did not die");
         }
@@ -122,9 +124,14 @@ public sealed class MemoryTreeTests
         JsonElement image = JsonDocument.Parse(t.Cli.Run("image", "--json", "1").Stdout).RootElement;
         _output.WriteLine(image.ToString());
         var tree = new Dictionary<int, int>();
+        int consumerPid = 0;
         foreach (JsonElement p in image.GetProperty("processes").EnumerateArray())
         {
             tree[p.GetProperty("pid").GetInt32()] = p.GetProperty("ppid").GetInt32();
+            if (p.GetProperty("exe").GetString()!.EndsWith("/consumer", StringComparison.Ordinal))
+            {
+                consumerPid = p.GetProperty("pid").GetInt32();
+            }
         }
 
         Assert.Equal(3, tree.Count);
@@ -138,6 +145,7 @@ public sealed class MemoryTreeTests
             SyncSupport.WaitFor(() => !Directory.Exists($"/proc/{pid}"), $"pid {pid} to die with scoord");
         }
 
+        ulong lastSeq = JsonDocument.Parse(t.Cli.Run("status", "--json").Stdout).RootElement.GetProperty("last_seq").GetUInt64();
         using (BackgroundScoord restored = SyncSupport.Start(t, "restore", "1"))
         {
             // The same pids, with the same parents: the shell scoord's child, the two programs the shell's.
@@ -164,6 +172,14 @@ public sealed class MemoryTreeTests
         }
 
         Assert.True(reference == File.ReadAllText(t.Path("out.txt")), "out.txt differs from the uninterrupted run's");
+
+        // The restored consumer (a child of the restored shell, writing through its stdio guard) is journaled again:
+        // every line from its checkpoint on, more than the lines the kill had left beyond the end.
+        CliResult log = t.Cli.Run("log", "--json", "--pid", consumerPid.ToString(CultureInfo.InvariantCulture), "--op", "write");
+        Assert.True(log.ExitCode == 0, log.ToString());
+        int after = log.StdoutLines.Count(l => JsonDocument.Parse(l).RootElement.GetProperty("seq").GetUInt64() > lastSeq);
+        _output.WriteLine($"{after} writes of the consumer journaled after the restore; {linesAtKill} lines at the kill");
+        Assert.True(after > Records + 1 - linesAtKill, $"only {after} writes of the restored consumer journaled");
     }
 
     /// <summary>A python3 parent and the child it forked (in a session of its own), joined by a pipe made with os.pipe(); state only in memory.</summary>
