@@ -182,15 +182,26 @@ public sealed class MemoryTreeTests
         Assert.True(after > Records + 1 - linesAtKill, $"only {after} writes of the restored consumer journaled");
     }
 
-    /// <summary>A python3 parent and the child it forked (in a session of its own), joined by a pipe made with os.pipe(); state only in memory.</summary>
+    /// <summary>
+    /// A python3 parent and the child it forked (in a session of its own), joined by a pipe made with os.pipe(), or
+    /// with a third argument "fifo" by a FIFO made with os.mkfifo; state only in memory.
+    /// </summary>
     internal const string PythonTree = """
         import os, sys, time
         os.closerange(3, 65536)
         n, pause = int(sys.argv[1]), float(sys.argv[2])
-        r, w = os.pipe()
+        fifo = len(sys.argv) > 3
+        if fifo:
+            os.mkfifo("records.fifo")
+            r, w = -1, -1
+        else:
+            r, w = os.pipe()
         child = os.fork()
         if child == 0:
-            os.close(r)
+            if fifo:
+                w = os.open("records.fifo", os.O_WRONLY)
+            else:
+                os.close(r)
             os.setsid()
             acc = 7
             for i in range(n):
@@ -198,7 +209,10 @@ public sealed class MemoryTreeTests
                 os.write(w, b"%08d %010d\n" % (i, acc))
                 time.sleep(pause)
             os._exit(0)
-        os.close(w)
+        if fifo:
+            r = os.open("records.fifo", os.O_RDONLY)
+        else:
+            os.close(w)
         with open("app.pid", "w") as f:
             f.write("%d %d\n" % (os.getpid(), child))
         total = 0
@@ -221,7 +235,12 @@ public sealed class MemoryTreeTests
         """;
 
     [Fact]
-    public void PythonParentAndForkedChildInItsOwnSession_JoinedByAPipe_KilledAndRestored_EndsWithTheOutputOfAnUninterruptedRun()
+    public void PythonParentAndForkedChildInItsOwnSession_JoinedByAPipe_KilledAndRestored_EndsWithTheOutputOfAnUninterruptedRun() => PythonTreeRestored([]);
+
+    [Fact]
+    public void PythonParentAndForkedChild_JoinedByAFifo_KilledAndRestored_EndsWithTheOutputOfAnUninterruptedRun() => PythonTreeRestored(["fifo"]);
+
+    private void PythonTreeRestored(string[] extra)
     {
         using var t = new TracedRun();
         File.WriteAllText(t.Path("tree.py"), PythonTree);
@@ -230,7 +249,7 @@ public sealed class MemoryTreeTests
         {
             File.WriteAllText(tree.Combine("tree.py"), PythonTree);
             var psi = new ProcessStartInfo(SyncSupport.Python) { WorkingDirectory = tree.Path, UseShellExecute = false };
-            foreach (string a in (string[])["-B", "tree.py", "150", "0"])
+            foreach (string a in (string[])["-B", "tree.py", "150", "0", .. extra])
             {
                 psi.ArgumentList.Add(a);
             }
@@ -242,7 +261,7 @@ public sealed class MemoryTreeTests
         }
 
         int parent, child;
-        using (BackgroundScoord scoord = SyncSupport.Start(t, "run", "--memory", "scoord", "--", SyncSupport.Python, "-B", "tree.py", "150", "0.01"))
+        using (BackgroundScoord scoord = SyncSupport.Start(t, ["run", "--memory", "scoord", "--", SyncSupport.Python, "-B", "tree.py", "150", "0.01", .. extra]))
         {
             SyncSupport.WaitFor(() => Lines(t) >= 20 || scoord.HasExited, "the parent to write");
             CliResult ck = t.Cli.Run("checkpoint");
@@ -262,6 +281,7 @@ public sealed class MemoryTreeTests
         _output.WriteLine(image.Stdout);
         Assert.Contains($"pid {child} ", image.Stdout, StringComparison.Ordinal);
         Assert.Contains($"parent {parent}:", image.Stdout, StringComparison.Ordinal);
+        Assert.Matches(extra.Length > 0 ? @"pipe 1 \(FIFO /[^)]*/records\.fifo\): [1-9]\d* unread byte" : @"pipe 1: [1-9]\d* unread byte", image.Stdout);
         CliResult restore = t.Cli.Run("restore", "1");
         Assert.True(restore.ExitCode == 0, restore.ToString());
         Assert.True(reference == File.ReadAllText(t.Path("out.txt")), "out.txt differs from the uninterrupted run's");
