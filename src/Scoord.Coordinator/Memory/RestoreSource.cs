@@ -185,7 +185,7 @@ internal sealed class RestoreSource
         if (parentSid != p.Sid)
         {
             return string.Create(CultureInfo.InvariantCulture,
-                $"pid {p.Pid} is in session {(p.Sid == 0 ? "of scoord" : p.Sid)} but its parent {p.Ppid} is not (a process cannot be put into a session it was not born in)");
+                $"pid {p.Pid} is in {(p.Sid == 0 ? "scoord's session" : "session " + p.Sid)} but its parent {p.Ppid} is not (a process cannot be put into a session it was not born in)");
         }
 
         return null;

@@ -78,7 +78,8 @@ internal sealed unsafe class TreeScanner
         {
             if (RestoreSource.SessionRefusal(sp.Image, images) is not null)
             {
-                throw Refuse(sp, $"it is in session {sp.Image.Sid} and its parent {sp.Image.Ppid} in another: a restore cannot put a process into a session it was not born in");
+                string session = sp.Image.Sid == 0 ? "scoord's session" : $"session {sp.Image.Sid}";
+                throw Refuse(sp, $"it is in {session} and its parent {sp.Image.Ppid} in another: a restore cannot put a process into a session it was not born in");
             }
         }
 

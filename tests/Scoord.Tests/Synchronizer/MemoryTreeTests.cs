@@ -392,6 +392,47 @@ public sealed class MemoryTreeTests
         }
     }
 
+    /// <summary>
+    /// A process whose parent made a new session after forking it stays in the old session: a restore could not
+    /// put it there again (a session is entered only by birth or setsid), so the checkpoint is refused in one line.
+    /// </summary>
+    [Fact]
+    public void ChildLeftInItsParentsFormerSession_RefusesTheCheckpoint_WithOneLine()
+    {
+        const string program = """
+            import os, time
+            os.closerange(3, 65536)
+            child = os.fork()
+            if child == 0:
+                grandchild = os.fork()
+                if grandchild == 0:
+                    time.sleep(60)
+                    os._exit(0)
+                os.setsid()
+                with open("app.pid", "w") as f:
+                    f.write("%d %d\n" % (os.getpid(), grandchild))
+                time.sleep(60)
+                os._exit(0)
+            os.waitpid(child, 0)
+            """;
+        using var t = new TracedRun();
+        File.WriteAllText(t.Path("session.py"), program);
+        using BackgroundScoord scoord = SyncSupport.Start(t, "run", "--memory", "scoord", "--", SyncSupport.Python, "-B", "session.py");
+        try
+        {
+            SyncSupport.WaitFor(() => File.Exists(t.Path("app.pid")) && File.ReadAllText(t.Path("app.pid")).EndsWith('\n'), "the child to make its session");
+            string[] f = File.ReadAllText(t.Path("app.pid")).Split(' ', StringSplitOptions.TrimEntries);
+            CliResult ck = t.Cli.Run("checkpoint");
+            Assert.NotEqual(0, ck.ExitCode);
+            Assert.Matches($@"^scoord: pid {f[1]} \(python3[^)]*\): it is in scoord's session and its parent {f[0]} in another: a restore cannot put a process into a session it was not born in\n$", ck.Stderr);
+            Assert.Empty(SyncSupport.Checkpoints(t));
+        }
+        finally
+        {
+            scoord.Kill();
+        }
+    }
+
     /// <summary>A pipe of the tree that a process outside it also holds refuses the checkpoint (its other end could not be given back).</summary>
     [Fact]
     public void PipeAlsoHeldOutsideTheTree_RefusesTheCheckpoint_WithOneLineNamingProcessAndPipe()
