@@ -115,10 +115,10 @@ public static partial class Runner
                     protectDirectory: ProtectByMountNamespace(options) ? tracerOptions.JournalPathText : null,
                     debug: logger.IsEnabled(LogLevel.Debug),
                     fastPath: fastPath is null ? null : (fastPath.LibraryPath, fastPath.Directory),
-                    restorePid: restoreSource?.Process.Pid ?? 0);
+                    restorePid: restoreSource?.FirstPid ?? 0);
                 if (restoreSource is not null)
                 {
-                    Volatile.Write(ref mainPid, restoreSource.Process.Pid);
+                    Volatile.Write(ref mainPid, restoreSource.MainPid);
                     exitStatus = tracer.RunRestored(launcher, filterOptions, restoreSource);
                 }
                 else

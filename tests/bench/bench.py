@@ -532,14 +532,70 @@ def barrier(ctx):
             shutil.rmtree(jroot, ignore_errors=True)
 
 
+def scoord_json(ctx, journal, *args):
+    out = subprocess.run([ctx.scoord, "--journal", journal, *args], check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def memory_barrier(ctx):
+    """Checkpoints with --memory scoord (issue 12) while 1, 10, 50 python3 processes loop on small writes: the
+    image's dump time (inside the barrier, as scoord measures it), the request's wall time, and the bytes the
+    image added to the journal (new pages + records), for the first image (full) and the later ones (incremental)."""
+    for n in (1, 10, 50):
+        base = tempfile.mkdtemp(prefix="scoord-bench-", dir="/dev/shm")
+        jroot = tempfile.mkdtemp(prefix="scoord-bench-journal-", dir="/dev/shm")
+        journal = os.path.join(jroot, "j")
+        app = subprocess.Popen([ctx.scoord, "--journal", journal, "run", "--memory", "scoord", "--", "python3", "-c",
+                                WRITERS, str(n), base], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.time() + 120
+            sock = os.path.join(journal, "control.sock")
+            while (sum(1 for f in os.listdir(base) if f.startswith("c")) < n or not os.path.exists(sock)):
+                if time.time() > deadline or app.poll() is not None:
+                    raise RuntimeError("writers did not start")
+                time.sleep(0.05)
+            time.sleep(0.5)
+            rows = []
+            for _ in range(max(ctx.runs, 2) + 1):  # the first image is full, the others incremental
+                wall = socket_checkpoint(sock)
+                last = scoord_json(ctx, journal, "checkpoints", "--json")[-1]["id"]
+                img = scoord_json(ctx, journal, "image", "--json", str(last))[0]
+                pages = sum(p["content_pages"] for p in img["processes"])
+                stored = sum(p["stored_pages"] for p in img["processes"])
+                rows.append((wall, img["dump_ns"] / 1e6, img["image_bytes"], pages, stored, len(img["processes"])))
+                time.sleep(0.2)
+            full, inc = rows[0], rows[1:]
+            inc_dump = statistics.median(r[1] for r in inc)
+            inc_wall = statistics.median(r[0] for r in inc)
+            inc_bytes = statistics.median(r[2] for r in inc)
+            inc_stored = statistics.median(r[4] for r in inc)
+            ctx.measure_rows.append((f"memory-barrier-{n}",
+                                     f"full: {full[1]:.0f} ms dump ({full[0] * 1000:.0f} ms request), {full[2] / MIB:.1f} MiB image, "
+                                     f"{full[4]} of {full[3]} pages; incremental (median of {len(inc)}): {inc_dump:.0f} ms dump "
+                                     f"({inc_wall * 1000:.0f} ms request), {inc_bytes / 1024:.0f} KiB image, {inc_stored:.0f} pages listed",
+                                     f"--memory scoord, {full[5]} python3 processes ({n} looping on 64-byte pwrite())",
+                                     "report", ""))
+            log(f"memory-barrier-{n}: {rows}")
+        finally:
+            open(os.path.join(base, "stop"), "w").close()
+            try:
+                app.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                app.kill()
+                app.wait()
+            shutil.rmtree(base, ignore_errors=True)
+            shutil.rmtree(jroot, ignore_errors=True)
+
+
 MEASURED = {
     "journal-bytes": journal_bytes,
     "undo-rewrite": undo_rewrite,
     "rollback": rollback,
     "barrier": barrier,
+    "memory-barrier": memory_barrier,
 }
 ALL = ["tar-tmpfs", "tar-disk", "writes", "build", "sqlite", "sqlite-disk", "fio", "git", "pyfiles", "cp", "startup",
-       "journal-bytes", "undo-rewrite", "rollback", "barrier"]
+       "journal-bytes", "undo-rewrite", "rollback", "barrier", "memory-barrier"]
 
 
 class Context:

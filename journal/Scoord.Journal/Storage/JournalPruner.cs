@@ -5,7 +5,8 @@ using Scoord.Journal.Undo;
 namespace Scoord.Journal;
 
 /// <summary>What <see cref="JournalPruner.Prune"/> did.</summary>
-public sealed record PruneResult(int CheckpointsDropped, int OldestKeptId, long BytesBefore, long BytesAfter, long UndoBytesDropped);
+public sealed record PruneResult(int CheckpointsDropped, int OldestKeptId, long BytesBefore, long BytesAfter, long UndoBytesDropped,
+    int ImagesMerged = 0, int ImagesDropped = 0, long PagesDropped = 0);
 
 /// <summary>
 /// `scoord prune --keep N`: keeps the N newest checkpoints and drops what only older ones need.
@@ -13,7 +14,9 @@ public sealed record PruneResult(int CheckpointsDropped, int OldestKeptId, long 
 /// records up to the oldest kept checkpoint's seq are deleted (one RocksDB range delete), the
 /// older checkpoints are removed from the list (their events stay in the log), and the undo
 /// column family is compacted with every memtable flushed so that the space really comes back
-/// (the deleted data may also sit in WAL files, which RocksDB removes once flushed).
+/// (the deleted data may also sit in WAL files, which RocksDB removes once flushed). Memory images
+/// (--memory scoord) are merged: every kept checkpoint's image becomes full, the dropped ones' images and the
+/// pages no kept image refers to are deleted (<see cref="Memory.MemoryImagePruner"/>), in the same batch.
 /// </summary>
 public static class JournalPruner
 {
@@ -37,8 +40,16 @@ public static class JournalPruner
         RocksDb db = store.Db;
         ColumnFamilyHandle undo = store.Family(JournalLayout.UndoFamily);
         ColumnFamilyHandle checkpoints = store.Family(JournalLayout.CheckpointsFamily);
+        Memory.ImagePruneResult images;
         using (var batch = new WriteBatch())
         {
+            var kept = new HashSet<int>();
+            for (int i = all.Count - keep; i < all.Count; i++)
+            {
+                kept.Add(all[i].Id);
+            }
+
+            images = Memory.MemoryImagePruner.Plan(store, kept, batch);
             byte[] from = new byte[12];
             byte[] to = new byte[12];
             UndoCodec.WriteKey(from, 0, 0);
@@ -63,7 +74,7 @@ public static class JournalPruner
 
         Reclaim(store);
         long after = JournalReader.DirectorySizeOf(store.Directory);
-        return new PruneResult(all.Count - keep, oldestKept.Id, before, after, undoDropped);
+        return new PruneResult(all.Count - keep, oldestKept.Id, before, after, undoDropped, images.ImagesMerged, images.ImagesDropped, images.PagesDropped);
     }
 
     /// <summary>Flushes every column family (so WAL files holding deleted data can go) and compacts the undo family.</summary>
@@ -79,5 +90,9 @@ public static class JournalPruner
         }
 
         db.CompactRange(store.Family(JournalLayout.UndoFamily));
+        if (store.OptionalFamily(JournalLayout.MemoryFamily) is { } memory)
+        {
+            db.CompactRange(memory); // the dropped images and pages
+        }
     }
 }

@@ -55,6 +55,12 @@ internal sealed class ImageCommand
                     p.Threads.Count, p.Vmas.Count, p.Fds.Count, r.ContentPages, r.ListedPages));
             }
 
+            foreach (PipeImage pipe in image.Pipes)
+            {
+                context.Stdout.WriteLine(string.Format(c, "  pipe {0}{1}: {2} unread byte(s), capacity {3}",
+                    pipe.Id, pipe.FifoPath is null ? "" : " (FIFO " + System.Text.Encoding.UTF8.GetString(pipe.FifoPath) + ")", pipe.Unread.Length, pipe.Capacity));
+            }
+
             return ExitCodes.Success;
         }
 
@@ -84,6 +90,22 @@ internal sealed class ImageCommand
                 w.WriteNumber("threads", p.Threads.Count);
                 w.WriteNumber("mappings", p.Vmas.Count);
                 w.WriteNumber("fds", p.Fds.Count);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("pipes");
+            foreach (PipeImage pipe in image.Pipes)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("id", pipe.Id);
+                w.WriteNumber("capacity", pipe.Capacity);
+                w.WriteNumber("unread_bytes", pipe.Unread.Length);
+                if (pipe.FifoPath is not null)
+                {
+                    w.WriteString("fifo", System.Text.Encoding.UTF8.GetString(pipe.FifoPath));
+                }
+
                 w.WriteEndObject();
             }
 

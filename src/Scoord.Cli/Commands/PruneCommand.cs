@@ -41,7 +41,9 @@ internal sealed class PruneCommand
         context.Stdout.WriteLine(r.CheckpointsDropped == 0
             ? string.Format(c, "nothing to prune: {0} checkpoint(s) or fewer", keep)
             : string.Format(c, "pruned {0} checkpoint(s); the oldest reachable is now {1}; undo data dropped {2}; journal {3} -> {4}",
-                r.CheckpointsDropped, r.OldestKeptId, SizeText.Human(r.UndoBytesDropped), SizeText.Human(r.BytesBefore), SizeText.Human(r.BytesAfter)));
+                r.CheckpointsDropped, r.OldestKeptId, SizeText.Human(r.UndoBytesDropped), SizeText.Human(r.BytesBefore), SizeText.Human(r.BytesAfter))
+              + (r.ImagesMerged + r.ImagesDropped + r.PagesDropped == 0 ? "" : string.Format(c, "; memory images made full {0}, dropped {1}; pages dropped {2}",
+                r.ImagesMerged, r.ImagesDropped, r.PagesDropped)));
         return ExitCodes.Success;
     }
 }

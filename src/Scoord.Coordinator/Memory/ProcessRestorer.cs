@@ -9,11 +9,13 @@ using static Scoord.Interceptors.Interop.Libc;
 namespace Scoord.Coordinator.Memory;
 
 /// <summary>
-/// Turns a freshly created process (a copy of scoord-launch made with the image's pid, stopped at birth by the
-/// tracer) into the image's process, with syscalls run inside it (<see cref="SyscallInjector"/>) and its memory
-/// written through /proc/PID/mem. In order: the inherited rseq registration is dropped; every mapping but the
-/// vDSO's is unmapped (the injected syscalls run from the vDSO, so they need nothing else); [vvar]/[vdso] are
-/// moved to where the image had them; the image's mappings are made at their addresses (files mapped again,
+/// Turns a freshly created process (a copy of scoord-launch, or of its bare parent, made with the image's pid and
+/// stopped at birth by the tracer) into the image's process, with syscalls run inside it (<see cref="SyscallInjector"/>)
+/// and its memory written through /proc/PID/mem, in three passes that <see cref="TreeRestorer"/> runs over the whole
+/// tree (<see cref="Prepare"/>, <see cref="JoinGroup"/>, <see cref="Finish"/>). In order: the inherited rseq
+/// registration is dropped; every mapping but the vDSO's is unmapped (the injected syscalls run from the vDSO, so
+/// they need nothing else); [vvar]/[vdso] are moved to where the image had them; setsid if it led its session; its
+/// children are made (clone3 set_tid) while it is bare; the image's mappings are made at their addresses (files mapped again,
 /// anonymous memory fresh) and its pages written; the mm fields, auxv and /proc/PID/exe are set with
 /// PR_SET_MM_MAP; the descriptors are opened again at their numbers and offsets; cwd, umask, signal
 /// dispositions, interval timers, limits, the thread's alt stack, clear_child_tid, rseq, name, pending signals;
@@ -29,19 +31,25 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
     private const long MremapMayMove = 1, MremapFixed = 2;
     private const int PR_SET_NAME = 15, PR_SET_MM = 35, PR_SET_MM_MAP = 14, PR_SET_NO_NEW_PRIVS = 38;
     private const long RSEQ_FLAG_UNREGISTER = 1;
-    private const long NrLseek = 8, NrDup3 = 292, NrFcntl = 72, NrChdir = 80, NrUmask = 95, NrCloseRange = 436;
+    private const long NrLseek = 8, NrDup3 = 292, NrFcntl = 72, NrChdir = 80, NrUmask = 95, NrSetpgid = 109, NrSetsid = 112, NrPidfdOpen = 434, NrCloseRange = 436, NrPidfdGetfd = 438;
+    private const long CloneParent = 0x8000;
+    private const int Sigchld = 17;
 
     private readonly RestoreSource _source;
+    private readonly ProcessSource _me;
+    private readonly RestoredPipes _pipes;
     private readonly ProcessImage _p;
     private readonly ILogger _logger;
     private readonly ProcessMemory _memory;
     private readonly InjectedThread _t;
     private ulong _scratch;
 
-    private ProcessRestorer(int pid, RestoreSource source, ILogger logger)
+    public ProcessRestorer(int pid, RestoreSource source, ProcessSource me, RestoredPipes pipes, ILogger logger)
     {
         _source = source;
-        _p = source.Process;
+        _me = me;
+        _pipes = pipes;
+        _p = me.Image;
         _logger = logger;
         _memory = new ProcessMemory(pid);
         Interop.UserRegs regs;
@@ -53,20 +61,22 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
         _t = new InjectedThread { Tid = pid, Tgid = pid, Saved = regs };
     }
 
-    /// <summary>
-    /// Builds the image's process into <paramref name="pid"/> (in a ptrace stop). Returns the tids of the other
-    /// threads it made (each in a ptrace stop, ready to run). Throws <see cref="InjectionException"/> naming the step that failed.
-    /// </summary>
-    public static List<int> Build(int pid, RestoreSource source, ILogger logger)
-    {
-        using var r = new ProcessRestorer(pid, source, logger);
-        r.Run();
-        return r._threads.ConvertAll(x => x.T.Tid);
-    }
+    /// <summary>The tids of the other threads it made (each in a ptrace stop, ready to run).</summary>
+    public List<int> ThreadIds => _threads.ConvertAll(x => x.T.Tid);
+
+    public int Pid => _t.Tid;
 
     private readonly List<(InjectedThread T, ThreadImage Image)> _threads = [];
 
-    private void Run()
+    /// <summary>
+    /// First pass, everything that needs root and the scratch page: the address space emptied, the session made
+    /// (setsid), the processes it is the parent of made with their pids while it is still bare (they start as copies
+    /// of it and are rebuilt in turn; <paramref name="siblings"/>: the other roots, made with CLONE_PARENT so that
+    /// scoord is their parent), then its mappings, pages, descriptors, process-wide state, threads and per-thread
+    /// state. Each process made is added to <paramref name="made"/> as soon as it exists. Throws
+    /// <see cref="InjectionException"/> naming the step that failed.
+    /// </summary>
+    public void Prepare(IReadOnlyList<ProcessSource> siblings, List<int> made)
     {
         int pid = _t.Tid;
         List<MappedArea> current = MappedArea.ParseSmaps(ProcFile.Read($"/proc/{pid}/maps") ?? throw new InjectionException($"cannot read the mappings of the new process {pid}"));
@@ -82,6 +92,21 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
         UnmapAllBut(specials);
         MoveSpecials(specials);
         MapScratch();
+        if (_p.Sid == _p.Pid)
+        {
+            Call("setsid", NrSetsid); // before its children are made: they are born in its session
+        }
+
+        foreach (ProcessSource s in siblings)
+        {
+            MakeProcess(s.Pid, CloneParent, made);
+        }
+
+        foreach (ProcessSource c in _me.Children)
+        {
+            MakeProcess(c.Pid, 0, made);
+        }
+
         MapAreas();
         WritePages();
         SetMm();
@@ -89,10 +114,36 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
         ProcessWide();
         MakeThreads();
         ThreadState(_t, _p.Threads[0]);
-        SetCredentials(_t);
         foreach ((InjectedThread t, ThreadImage image) in _threads)
         {
             ThreadState(t, image);
+        }
+    }
+
+    /// <summary>
+    /// Second pass, once every process exists: the process group (its leader may have been made after it). Group
+    /// leaders are called first. 0 in the image is the coordinator's group: the restoring scoord's.
+    /// </summary>
+    public void JoinGroup()
+    {
+        int want = _p.Pgid == 0 ? getpgid(0) : _p.Pgid;
+        if (getpgid(_t.Tid) != want)
+        {
+            Call(string.Create(CultureInfo.InvariantCulture, $"setpgid(0, {want})"), NrSetpgid, 0, want);
+        }
+    }
+
+    /// <summary>Last pass: credentials (dropping root ends what may be done in it), limits, XSAVE state, signal masks, registers.</summary>
+    public void Finish()
+    {
+        if (_p.StdioGuarded)
+        {
+            GuardStdio();
+        }
+
+        SetCredentials(_t);
+        foreach ((InjectedThread t, ThreadImage _) in _threads)
+        {
             SetCredentials(t);
         }
 
@@ -103,7 +154,84 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
         {
             SetRegisters(t, image);
         }
-        Log.Restored(_logger, pid, _p.Vmas.Count, _source.Pages.Count, _p.Fds.Count);
+
+        Log.Restored(_logger, _t.Tid, _p.Vmas.Count, _me.Pages.Count, _p.Fds.Count);
+    }
+
+    /// <summary>
+    /// scoord's stdio guard filter (<see cref="Tracing.StdioGuard"/>), which the process had (it had put a journaled
+    /// file on fd 0-2: `cmd > out` in a shell): stacked again with seccomp(TSYNC) for all its threads, after its
+    /// children were made (a child has it only if its image says so, then it installs its own).
+    /// </summary>
+    private void GuardStdio()
+    {
+        Interceptors.Interop.SockFilter[] filter = Interceptors.Seccomp.FilterGenerator.BuildStdioGuard();
+        ReadOnlySpan<byte> insns = MemoryMarshal.AsBytes(filter.AsSpan());
+        if (insns.Length > (int)ScratchSize - ScratchAuxv)
+        {
+            throw new InjectionException($"the stdio guard filter ({insns.Length} bytes) does not fit the scratch page");
+        }
+
+        Span<byte> fprog = stackalloc byte[16];
+        fprog.Clear();
+        BinaryPrimitives.WriteUInt16LittleEndian(fprog, (ushort)filter.Length);
+        BinaryPrimitives.WriteUInt64LittleEndian(fprog[8..], _scratch + ScratchAuxv);
+        _memory.Write(_scratch + ScratchAuxv, insns);
+        _memory.Write(_scratch + ScratchStruct, fprog);
+        Call("seccomp(stdio guard)", Nr.Seccomp, 1 /* SET_MODE_FILTER */, 1 /* TSYNC */, (long)(_scratch + ScratchStruct));
+    }
+
+    /// <summary>
+    /// A process with pid <paramref name="pid"/>, made by this one (still bare: its [vdso], [vvar] and the scratch
+    /// page) with clone3 and set_tid; <paramref name="flags"/> CLONE_PARENT makes it scoord's child. Traced from
+    /// birth (the tracer follows forks), it is held at its first stop until it is rebuilt.
+    /// </summary>
+    private void MakeProcess(int pid, long flags, List<int> made)
+    {
+        long r = Clone(string.Create(CultureInfo.InvariantCulture, $"clone3(process {pid})"), flags, (flags & CloneParent) != 0 ? 0 : Sigchld, pid);
+        made.Add(pid);
+        if (r != pid)
+        {
+            throw new InjectionException(string.Create(CultureInfo.InvariantCulture, $"clone3 made process {r}, not {pid}"));
+        }
+
+        WaitFirstStop(pid, "process");
+    }
+
+    /// <summary>clone3 with set_tid = <paramref name="tid"/>, run in the main thread; the new tid (or throws).</summary>
+    private long Clone(string what, long flags, int exitSignal, int tid)
+    {
+        Span<byte> args = stackalloc byte[88];
+        Span<byte> tidBytes = stackalloc byte[4];
+        args.Clear();
+        BinaryPrimitives.WriteInt64LittleEndian(args, flags);
+        BinaryPrimitives.WriteInt64LittleEndian(args[32..], exitSignal);
+        BinaryPrimitives.WriteUInt64LittleEndian(args[64..], _scratch + 128);
+        BinaryPrimitives.WriteUInt64LittleEndian(args[72..], 1);
+        _memory.Write(_scratch, args);
+        BinaryPrimitives.WriteInt32LittleEndian(tidBytes, tid);
+        _memory.Write(_scratch + 128, tidBytes);
+        return Call(what, Nr.Clone3, (long)_scratch, 88);
+    }
+
+    private static void WaitFirstStop(int tid, string what)
+    {
+        int status;
+        while (true)
+        {
+            int r = waitpid(tid, &status, __WALL);
+            if (r < 0 && Interop.LastErrno == Errno.EINTR)
+            {
+                continue;
+            }
+
+            if (r < 0 || !WIFSTOPPED(status))
+            {
+                throw new InjectionException(string.Create(CultureInfo.InvariantCulture, $"{what} {tid} did not stop after its creation ({Interop.LastErrno})"));
+            }
+
+            return;
+        }
     }
 
     /// <summary>The launcher's glibc registered an rseq area in memory about to go: the kernel would write to it at every return.</summary>
@@ -276,7 +404,7 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
         byte[] buffer = new byte[Run * PageMapWindow.PageSize];
         ulong runStart = 0;
         int n = 0;
-        foreach ((ulong address, byte[] hash) in _source.Pages)
+        foreach ((ulong address, byte[] hash) in _me.Pages)
         {
             if (n > 0 && (n == Run || address != runStart + ((ulong)n * PageMapWindow.PageSize)))
             {
@@ -363,6 +491,7 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
         SyscallInjector.Call(_t, NrCloseRange, highest + 1, uint.MaxValue, 0);
 
         var placed = new Dictionary<int, int>();
+        long scoord = -1; // a pidfd of scoord, above every fd to place, to take pipe ends from
         foreach (FdImage fd in _p.Fds)
         {
             FileObject o = objects[fd.Object];
@@ -394,6 +523,16 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
                 case FileObjectKind.Device:
                     k = OpenIn(o.File!.Path, (o.Flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_NOCTTY | O_CLOEXEC, $"reopen fd {fd.Fd} ({ProcFile.Text(o.File.Path)})");
                     break;
+                case FileObjectKind.Pipe:
+                    if (scoord < 0)
+                    {
+                        long pidfd = Call("pidfd_open(scoord)", NrPidfdOpen, Environment.ProcessId, 0);
+                        scoord = Call("fcntl(F_DUPFD_CLOEXEC)", NrFcntl, pidfd, F_DUPFD_CLOEXEC, highest + 1);
+                        Call("close", Nr.Close, pidfd);
+                    }
+
+                    k = Call($"pidfd_getfd(fd {fd.Fd}, pipe {o.Pipe})", NrPidfdGetfd, scoord, _pipes.FdOf(o.Id), 0);
+                    break;
                 default:
                     throw new InjectionException($"fd {fd.Fd} is a {o.Kind}, which this version does not restore");
             }
@@ -417,6 +556,11 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
             {
                 Call("close", Nr.Close, s);
             }
+        }
+
+        if (scoord >= 0)
+        {
+            Call("close", Nr.Close, scoord);
         }
     }
 
@@ -497,41 +641,16 @@ internal sealed unsafe partial class ProcessRestorer : IDisposable
     private void MakeThreads()
     {
         const long flags = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000; // VM FS FILES SIGHAND THREAD SYSVSEM
-        Span<byte> args = stackalloc byte[88];
-        Span<byte> tid = stackalloc byte[4];
         for (int i = 1; i < _p.Threads.Count; i++)
         {
             ThreadImage th = _p.Threads[i];
-            args.Clear();
-            BinaryPrimitives.WriteInt64LittleEndian(args, flags);
-            BinaryPrimitives.WriteUInt64LittleEndian(args[64..], _scratch + 128);
-            BinaryPrimitives.WriteUInt64LittleEndian(args[72..], 1);
-            _memory.Write(_scratch, args);
-            BinaryPrimitives.WriteInt32LittleEndian(tid, th.Tid);
-            _memory.Write(_scratch + 128, tid);
-            long made = Call(string.Create(CultureInfo.InvariantCulture, $"clone3(thread {th.Tid})"), Nr.Clone3, (long)_scratch, 88);
+            long made = Clone(string.Create(CultureInfo.InvariantCulture, $"clone3(thread {th.Tid})"), flags, 0, th.Tid);
             if (made != th.Tid)
             {
                 throw new InjectionException($"clone3 made thread {made}, not {th.Tid}");
             }
 
-            int status;
-            while (true)
-            {
-                int r = waitpid(th.Tid, &status, __WALL);
-                if (r < 0 && Interop.LastErrno == Errno.EINTR)
-                {
-                    continue;
-                }
-
-                if (r < 0 || !WIFSTOPPED(status))
-                {
-                    throw new InjectionException($"thread {th.Tid} did not stop after its creation ({Interop.LastErrno})");
-                }
-
-                break;
-            }
-
+            WaitFirstStop(th.Tid, "thread");
             Interop.UserRegs regs;
             ptrace(PTRACE_GETREGS, th.Tid, 0, (nint)(&regs));
             _threads.Add((new InjectedThread { Tid = th.Tid, Tgid = _t.Tgid, Saved = regs, Gadget = _t.Gadget }, th));

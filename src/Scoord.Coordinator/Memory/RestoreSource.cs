@@ -6,26 +6,37 @@ namespace Scoord.Coordinator.Memory;
 
 /// <summary>
 /// What `scoord restore` of a memory image (--memory scoord) brings back, read from the journal and checked
-/// before anything is changed: the image, its process, and the hash of every content page (an incremental
-/// image resolved through its bases). <see cref="Refusal"/> says in one line why an image cannot be restored
-/// by this version (the restore is refused before the rollback, never half done).
+/// before anything is changed: the image, its process tree, and the hash of every content page of each process
+/// (an incremental image resolved through its bases). <see cref="Refusal"/> says in one line why an image cannot
+/// be restored by this version (the restore is refused before the rollback, never half done).
 /// </summary>
 internal sealed class RestoreSource
 {
-    private RestoreSource(MemoryImage image, ProcessImage process, SortedDictionary<ulong, byte[]> pages, MemoryImageStore store)
+    private RestoreSource(MemoryImage image, List<ProcessSource> processes, MemoryImageStore store)
     {
         Image = image;
-        Process = process;
-        Pages = pages;
+        Processes = processes;
         Store = store;
+        Roots = processes.FindAll(p => p.Image.Ppid == 0);
+        ProcessSource first = Roots.Find(p => p.Pid == image.MainPid) ?? Roots[0];
+        Roots.Remove(first);
+        Roots.Insert(0, first);
+        MainPid = processes.Exists(p => p.Pid == image.MainPid) ? image.MainPid : first.Pid;
     }
 
     public MemoryImage Image { get; }
 
-    public ProcessImage Process { get; }
+    /// <summary>Every process of the image, each after its parent.</summary>
+    public List<ProcessSource> Processes { get; }
 
-    /// <summary>Address of every content page → its hash.</summary>
-    public SortedDictionary<ulong, byte[]> Pages { get; }
+    /// <summary>The processes that were scoord's children; the first one is made by the launcher, the others by it (CLONE_PARENT).</summary>
+    public List<ProcessSource> Roots { get; }
+
+    /// <summary>The pid the launcher makes (scoord-launch --restore PID).</summary>
+    public int FirstPid => Roots[0].Pid;
+
+    /// <summary>The program the run had started (its exit is the restored run's status); the first root when it had ended.</summary>
+    public int MainPid { get; }
 
     public MemoryImageStore Store { get; }
 
@@ -36,26 +47,48 @@ internal sealed class RestoreSource
         MemoryImage image = images.ReadImage(checkpoint)
             ?? throw new ScoordException(string.Create(CultureInfo.InvariantCulture,
                 $"checkpoint {checkpoint} has no memory image (it was taken while nothing ran, or without --memory scoord): restore it with `-- COMMAND` to relaunch a program instead"));
-        if (image.Processes.Count != 1)
+        var byPid = new Dictionary<int, ProcessImage>();
+        foreach (ProcessRef r in image.Processes)
         {
-            throw new ScoordException(string.Create(CultureInfo.InvariantCulture,
-                $"the memory image of checkpoint {checkpoint} holds {image.Processes.Count} processes; this version restores a single process only"));
+            byPid[r.Pid] = images.ReadProcess(checkpoint, r.Pid);
         }
 
-        ProcessRef r = image.Processes[0];
-        ProcessImage process = images.ReadProcess(checkpoint, r.Pid);
-        string? why = Refusal(image, process);
+        string? why = Refusal(image, byPid);
         if (why is not null)
         {
             throw new ScoordException(string.Create(CultureInfo.InvariantCulture, $"the memory image of checkpoint {checkpoint} cannot be restored: {why}"));
         }
 
-        SortedDictionary<ulong, byte[]> pages = images.ResolvePages(checkpoint, r.Pid, process.BaseCheckpoint);
-        return new RestoreSource(image, process, pages, images);
+        // Parents before children: each process is made by its parent (the roots by the launcher and the first root).
+        var sources = new Dictionary<int, ProcessSource>();
+        foreach ((int pid, ProcessImage p) in byPid)
+        {
+            sources[pid] = new ProcessSource(p, images.ResolvePages(checkpoint, pid, p.BaseCheckpoint));
+        }
+
+        var ordered = new List<ProcessSource>();
+        foreach (ProcessSource s in sources.Values.OrderBy(s => s.Pid))
+        {
+            if (s.Image.Ppid == 0)
+            {
+                ordered.Add(s);
+            }
+            else
+            {
+                sources[s.Image.Ppid].Children.Add(s);
+            }
+        }
+
+        for (int i = 0; i < ordered.Count; i++)
+        {
+            ordered.AddRange(ordered[i].Children);
+        }
+
+        return new RestoreSource(image, ordered, images);
     }
 
-    /// <summary>Why this version cannot restore the process, or null.</summary>
-    public static string? Refusal(MemoryImage image, ProcessImage p)
+    /// <summary>Why this version cannot restore the image, or null.</summary>
+    public static string? Refusal(MemoryImage image, IReadOnlyDictionary<int, ProcessImage> processes)
     {
         if (Interceptors.Interop.Libc.geteuid() != 0)
         {
@@ -67,20 +100,49 @@ internal sealed class RestoreSource
             return kernel;
         }
 
+        if (processes.Count == 0)
+        {
+            return "it holds no process";
+        }
+
+        var objects = new Dictionary<int, FileObject>();
+        foreach (FileObject o in image.Objects)
+        {
+            objects[o.Id] = o;
+        }
+
+        var pipes = new HashSet<int>();
+        foreach (PipeImage pipe in image.Pipes)
+        {
+            pipes.Add(pipe.Id);
+        }
+
+        foreach (ProcessImage p in processes.Values)
+        {
+            if (Refusal(p, processes, objects, pipes) is { } why)
+            {
+                return why;
+            }
+        }
+
+        return null;
+    }
+
+    private static string? Refusal(ProcessImage p, IReadOnlyDictionary<int, ProcessImage> tree, Dictionary<int, FileObject> objects, HashSet<int> pipes)
+    {
         if (p.Threads.Count == 0)
         {
             return string.Create(CultureInfo.InvariantCulture, $"pid {p.Pid} has no thread in the image");
         }
 
-        if (p.StdioGuarded)
+        if (p.Ppid != 0 && !tree.ContainsKey(p.Ppid))
         {
-            // Its writes through fds 0-2 stop only under the stdio guard filter, which the restore does not install again.
-            return string.Create(CultureInfo.InvariantCulture, $"pid {p.Pid} had put a journaled file on fd 0-2 (scoord's stdio guard filter), which this version does not restore");
+            return string.Create(CultureInfo.InvariantCulture, $"the parent {p.Ppid} of pid {p.Pid} is not in the image");
         }
 
-        if (p.Zombies.Count > 0)
+        if (SessionRefusal(p, tree) is { } session)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"pid {p.Pid} has unreaped children (zombies), which this version does not recreate");
+            return session;
         }
 
         foreach (VmaImage v in p.Vmas)
@@ -91,12 +153,6 @@ internal sealed class RestoreSource
             }
         }
 
-        var objects = new Dictionary<int, FileObject>();
-        foreach (FileObject o in image.Objects)
-        {
-            objects[o.Id] = o;
-        }
-
         foreach (FdImage fd in p.Fds)
         {
             if (!objects.TryGetValue(fd.Object, out FileObject? o))
@@ -104,10 +160,32 @@ internal sealed class RestoreSource
                 return string.Create(CultureInfo.InvariantCulture, $"fd {fd.Fd} of pid {p.Pid} refers to a file object the image does not hold");
             }
 
-            if (o.Kind == FileObjectKind.Pipe)
+            if (o.Kind == FileObjectKind.Pipe && !pipes.Contains(o.Pipe))
             {
-                return string.Create(CultureInfo.InvariantCulture, $"fd {fd.Fd} of pid {p.Pid} is a pipe, which this version does not restore");
+                return string.Create(CultureInfo.InvariantCulture, $"fd {fd.Fd} of pid {p.Pid} refers to a pipe the image does not hold");
             }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A session is only entered by being born in it (or by making it, setsid): a process of a session led by a
+    /// process of the tree other than itself must have its parent in that session too, and a process of the
+    /// coordinator's session (0) a parent in it. (The dump refuses the same, <see cref="TreeScanner"/>.)
+    /// </summary>
+    public static string? SessionRefusal(ProcessImage p, IReadOnlyDictionary<int, ProcessImage> tree)
+    {
+        if (p.Sid == p.Pid)
+        {
+            return null; // it makes its session itself (setsid)
+        }
+
+        int parentSid = p.Ppid == 0 ? 0 : tree.TryGetValue(p.Ppid, out ProcessImage? parent) ? parent.Sid : -1;
+        if (parentSid != p.Sid)
+        {
+            return string.Create(CultureInfo.InvariantCulture,
+                $"pid {p.Pid} is in {(p.Sid == 0 ? "scoord's session" : "session " + p.Sid)} but its parent {p.Ppid} is not (a process cannot be put into a session it was not born in)");
         }
 
         return null;

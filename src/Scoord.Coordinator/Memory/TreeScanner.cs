@@ -26,7 +26,6 @@ internal sealed unsafe class TreeScanner
     private readonly Dictionary<ulong, PipeImage> _pipes = new();
     private readonly Dictionary<ulong, (int Pid, int Fd)> _pipeReaders = new();
     private readonly Dictionary<ulong, string> _pipeHolders = new();
-    private readonly Dictionary<(ulong, ulong), int> _shared = new();
     private TreeScan _scan = new();
 
     /// <summary>scoord's own fds 0-2 (the caller's terminal, pipes or files): an fd of the tree on the same object is the restore's stdio.</summary>
@@ -67,6 +66,21 @@ internal sealed unsafe class TreeScanner
         foreach (ScannedProcess sp in byPid.Values)
         {
             ScanProcess(sp, byPid, ref mntNs);
+        }
+
+        var images = new Dictionary<int, ProcessImage>();
+        foreach (ScannedProcess sp in byPid.Values)
+        {
+            images[sp.Pid] = sp.Image;
+        }
+
+        foreach (ScannedProcess sp in byPid.Values)
+        {
+            if (RestoreSource.SessionRefusal(sp.Image, images) is not null)
+            {
+                string session = sp.Image.Sid == 0 ? "scoord's session" : $"session {sp.Image.Sid}";
+                throw Refuse(sp, $"it is in {session} and its parent {sp.Image.Ppid} in another: a restore cannot put a process into a session it was not born in");
+            }
         }
 
         foreach (ScannedProcess sp in byPid.Values)
@@ -256,8 +270,7 @@ internal sealed unsafe class TreeScanner
             string[]? st = ProcFile.StatFields($"/proc/{child}/stat");
             if (st is not null && st.Length > 52 && st[3] == "Z")
             {
-                sp.Image.Zombies.Add(new ZombieImage { Pid = child, Status = int.Parse(st[52], CultureInfo.InvariantCulture) });
-                continue;
+                throw Refuse(sp, $"its child {child} has ended and is not reaped yet (a zombie), which a restore cannot make again (try again)");
             }
 
             throw Refuse(sp, $"its child {child} is not traced yet (the memory checkpoint cannot be taken now; try again)");
@@ -349,21 +362,9 @@ internal sealed unsafe class TreeScanner
 
             if (v.Kind == VmaKind.SharedAnonymous)
             {
-                if (!ProcFile.Stat($"/proc/{pid}/map_files/{a.Start:x}-{a.End:x}", out Interop.Stat st))
-                {
-                    throw Refuse(sp, $"its shared memory at 0x{a.Start:x} cannot be opened");
-                }
-
-                if (!_shared.TryGetValue((st.st_dev, st.st_ino), out int id))
-                {
-                    id = _shared.Count + 1;
-                    _shared[(st.st_dev, st.st_ino)] = id;
-                    _scan.SharedMemory.Add(new SharedMemoryObject { Id = id, Size = (ulong)st.st_size });
-                    _scan.SharedSources.Add(new SharedSource(id, pid, a.Start, a.End, a.Offset, (ulong)st.st_size));
-                }
-
-                v.SharedId = id;
-                sp.SharedAreas.Add((a, id));
+                // The image format can hold it (shared memory objects, dumped once), but a restore would have to map
+                // one object into several processes again: refused, so that no checkpoint promises what restore cannot do.
+                throw Refuse(sp, $"it has shared anonymous memory at 0x{a.Start:x} ({(name.Length == 0 ? "MAP_SHARED|MAP_ANONYMOUS" : name)}), which a restore cannot bring back");
             }
 
             sp.Image.Vmas.Add(v);

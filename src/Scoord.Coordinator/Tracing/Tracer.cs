@@ -114,9 +114,10 @@ internal sealed unsafe partial class Tracer : ITraceLoop
 
     /// <summary>
     /// `scoord restore` of a memory image: seizes the launcher (spawned with --restore PID), sends it the filter,
-    /// follows it while it creates the process with the image's pid (which inherits the filter and is stopped at
-    /// birth), rebuilds that process from the image (<see cref="Memory.ProcessRestorer"/>), then traces it as the
-    /// main program until the last process exits.
+    /// follows it while it creates the first process with the image's pid (which inherits the filter and is stopped
+    /// at birth), rebuilds the image's whole tree from it (<see cref="Memory.TreeRestorer"/>: every process made by
+    /// its parent, traced from birth), then traces the tree, the image's main program as the main program, until
+    /// the last process exits.
     /// </summary>
     public int RunRestored(Launch.Launcher launcher, FilterOptions filterOptions, Memory.RestoreSource source)
     {
@@ -129,7 +130,7 @@ internal sealed unsafe partial class Tracer : ITraceLoop
         }
 
         launcher.SendFilter(FilterGenerator.Build(filterOptions));
-        int pid = source.Process.Pid;
+        int pid = source.FirstPid;
         bool born = false;
         int restorerStatus = -1;
         int status;
@@ -178,40 +179,69 @@ internal sealed unsafe partial class Tracer : ITraceLoop
             throw new ScoordException($"restore: pid {pid} could not be created (the restorer ended with status {restorerStatus:x}); nothing was restarted");
         }
 
-        List<int> threads;
+        var made = new List<int> { pid };
+        List<Memory.TreeRestorer.Rebuilt> rebuilt;
         try
         {
-            threads = Memory.ProcessRestorer.Build(pid, source, _logger);
+            rebuilt = Memory.TreeRestorer.Build(pid, source, _logger, made);
         }
         catch (ScoordException e)
         {
-            kill(pid, SIGKILL);
-            while (waitpid(pid, &status, __WALL) < 0 && Interop.LastErrno == Errno.EINTR)
+            foreach (int p in made)
             {
+                kill(p, SIGKILL);
             }
 
-            throw new ScoordException($"restore: pid {pid} could not be rebuilt from the image of checkpoint {source.Image.CheckpointId}: {e.Message}");
+            foreach (int p in made)
+            {
+                while (waitpid(p, &status, __WALL) < 0 && Interop.LastErrno == Errno.EINTR)
+                {
+                }
+            }
+
+            throw new ScoordException($"restore: the image of checkpoint {source.Image.CheckpointId} could not be rebuilt: {e.Message}");
         }
 
-        _mainPid = pid;
-        TracedProcess main = _tracees.AddLaunched(pid, app: 0);
-        _memory?.MainPid = pid;
-        Log.Launched(_logger, pid);
+        _mainPid = source.MainPid;
         string launcherPath = Launch.Launcher.LocateLauncher();
+        var processes = new List<TracedProcess>();
+        foreach (Memory.TreeRestorer.Rebuilt r in rebuilt)
+        {
+            TracedProcess process = r.Ppid == 0 ? _tracees.AddLaunched(r.Pid, app: 0) : _tracees.GetOrAdd(r.Pid).Process;
+            if (r.Ppid != 0)
+            {
+                process.Ppid = r.Ppid;
+                _tracees.GetOrAdd(r.Pid).Started = true;
+            }
+
+            process.StdioGuarded = r.StdioGuarded;
+            processes.Add(process);
+            foreach (int tid in r.Threads)
+            {
+                _tracees.GetOrAdd(tid).Started = true;
+            }
+        }
+
+        TracedProcess main = processes.Find(p => p.Tgid == _mainPid)!;
         _group.RegisterPrimary(main, filterOptions, launcherPath);
-        foreach (int tid in threads)
+        foreach (TracedProcess p in processes)
         {
-            _tracees.GetOrAdd(tid).Started = true;
+            p.App = main.App; // the whole tree is the first application, as forks would have made it
         }
 
-        if (ptrace(PTRACE_CONT, pid, 0, 0) != 0)
+        _memory?.MainPid = _mainPid;
+        Log.Launched(_logger, _mainPid);
+        foreach (Memory.TreeRestorer.Rebuilt r in rebuilt)
         {
-            throw new ScoordException($"restore: cannot resume pid {pid}: {Interop.LastErrno}");
-        }
+            if (ptrace(PTRACE_CONT, r.Pid, 0, 0) != 0)
+            {
+                throw new ScoordException($"restore: cannot resume pid {r.Pid}: {Interop.LastErrno}");
+            }
 
-        foreach (int tid in threads)
-        {
-            ptrace(PTRACE_CONT, tid, 0, 0);
+            foreach (int tid in r.Threads)
+            {
+                ptrace(PTRACE_CONT, tid, 0, 0);
+            }
         }
 
         _doorbell.Start(launcherPath);
