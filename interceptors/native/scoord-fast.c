@@ -1513,6 +1513,7 @@ static int resolve_path(struct scratch *sc, struct path_res *pr, int dirfd, cons
 {
     pr->dirfd = dirfd;
     pr->rel = rel;
+    pr->rel_len = 0;
     pr->follow = follow;
     pr->exists = 0;
     pr->parent_ok = 0;
@@ -1813,11 +1814,12 @@ static struct fp_item *post_item_path(struct rec *r, int role, const struct path
         return NULL;
     int dirfd = pr->dirfd;
     const char *path = pr->rel;
-    /* The second name of a rename or link is stat'ed by the kernel's name for it (the display path, whose
-     * parent is canonical): the text may go through the very symlink the call moved (rename("l", "l/x")
-     * with l a symlink to a directory moves l into its target; "l/x" then names nothing). */
+    /* A path with a directory part is stat'ed by the kernel's name for it (the display path, whose parent is
+     * canonical): the text may go through the very symlink the call moved (rename("l", "l/x") with l a
+     * symlink to a directory moves l into its target, and "l/x" then names nothing; an exchange of "l/x"
+     * with "l" puts another object at l). */
     int dir_part = 0;
-    for (size_t i = 0; role == R_SECOND && i < pr->rel_len && !dir_part; i++)
+    for (size_t i = 0; i < pr->rel_len && !dir_part; i++)
         dir_part = pr->rel[i] == '/';
     if (dir_part && pr->disp_len > 0 && pr->disp_len < sizeof r->sc->xp && pr->disp[0] == '/') {
         fp_memcpy(r->sc->xp, pr->disp, pr->disp_len);

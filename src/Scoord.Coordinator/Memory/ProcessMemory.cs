@@ -32,49 +32,42 @@ internal sealed unsafe class ProcessMemory : IDisposable
     /// <summary>Reads exactly <paramref name="destination"/>.Length bytes at <paramref name="address"/>; false when some are not mapped.</summary>
     public bool TryRead(ulong address, Span<byte> destination)
     {
-        int done = 0;
         fixed (byte* d = destination)
         {
-            while (done < destination.Length)
-            {
-                nint n = Interop.Libc.pread(_fd, d + done, (nuint)(destination.Length - done), unchecked((long)(address + (ulong)done)));
-                if (n < 0 && Interop.LastErrno == Errno.EINTR)
-                {
-                    continue;
-                }
-
-                if (n <= 0)
-                {
-                    return false;
-                }
-
-                done += (int)n;
-            }
+            return Transfer(address, d, destination.Length, write: false);
         }
-
-        return true;
     }
 
+    /// <summary>Writes all of <paramref name="source"/> at <paramref name="address"/>; false when some of it is not mapped.</summary>
     public bool TryWrite(ulong address, ReadOnlySpan<byte> source)
     {
-        int done = 0;
         fixed (byte* s = source)
         {
-            while (done < source.Length)
+            return Transfer(address, s, source.Length, write: true);
+        }
+    }
+
+    /// <summary>pread/pwrite of /proc/PID/mem until all <paramref name="length"/> bytes moved (EINTR retried).</summary>
+    private bool Transfer(ulong address, byte* buffer, int length, bool write)
+    {
+        int done = 0;
+        while (done < length)
+        {
+            long at = unchecked((long)(address + (ulong)done));
+            nint n = write
+                ? Interop.Libc.pwrite(_fd, buffer + done, (nuint)(length - done), at)
+                : Interop.Libc.pread(_fd, buffer + done, (nuint)(length - done), at);
+            if (n < 0 && Interop.LastErrno == Errno.EINTR)
             {
-                nint n = Interop.Libc.pwrite(_fd, s + done, (nuint)(source.Length - done), unchecked((long)(address + (ulong)done)));
-                if (n < 0 && Interop.LastErrno == Errno.EINTR)
-                {
-                    continue;
-                }
-
-                if (n <= 0)
-                {
-                    return false;
-                }
-
-                done += (int)n;
+                continue;
             }
+
+            if (n <= 0)
+            {
+                return false;
+            }
+
+            done += (int)n;
         }
 
         return true;

@@ -142,14 +142,21 @@ subprocess.run(['sh', '-c', 'echo sh > w/d2/a; mv w/d2/a w/d1/f0'], check=True)
     /// <summary>
     /// Found by the kill -9 property: `rename("l", "l/x")` with l a symlink to a directory moves the symlink
     /// into its own target; the new name's state after the call is read by the path the kernel reached
-    /// (d2/x), not by the text "l/x", which names nothing once l has moved.
+    /// (d2/x), not by the text "l/x", which names nothing once l has moved. The same for an exchange of
+    /// "l/x" with l (found by the long mode with the fast path): afterwards "l/x" goes through another object.
     /// </summary>
     [Fact]
     public void ASymlinkRenamedIntoTheDirectoryItPointsTo_ThroughItself_RollsBackExactly_WithoutConflicts() => AssertExactAfter("""
+import ctypes
 os.symlink('d2', 'w/l')
 os.rename('w/l', 'w/l/moved')
 os.symlink('sub', 'w/d2/l2')
 os.rename('w/d2/l2', 'w/d2/l2/moved2')
+os.symlink('d1', 'w/l3')
+os.rename('w/d1/f0', 'w/d1/e0')
+exchange = ctypes.CDLL(None, use_errno=True).renameat2
+if exchange(-100, b'w/l3/e0', -100, b'w/l3', 2) != 0:  # RENAME_EXCHANGE: d1/e0 <-> l3
+    raise OSError(ctypes.get_errno(), 'renameat2')
 """);
 
     /// <summary>
