@@ -56,6 +56,26 @@ public sealed class FaultPointTests
         FaultSupport.AssertRollbackRestores(t, atCheckpoint);
     }
 
+    /// <summary>
+    /// Found by the kill -9 property (ptrace only): scoord killed between the intent and the result of an
+    /// open without O_CREAT of a name below a directory that does not exist. That op failed (ENOENT); a
+    /// rollback must not take it as proof that the directory existed ("removed outside the journal").
+    /// </summary>
+    [Fact]
+    public void ScoordKilledAfterTheIntentOfAnOpenBelowAMissingDirectory_RollbackHasNoConflict()
+    {
+        using var t = new TracedRun();
+        TreeSnapshot atCheckpoint = FaultSupport.SetUpAndCheckpoint(t);
+        t.Cli.Environment["SCOORD_FAULT"] = "run-after-intent@1";
+        CliResult run = t.Cli.Run("run", "--no-fastpath", "--", "truncate", "-c", "-s", "0", "d/nodir/f0");
+        t.Cli.Environment.Remove("SCOORD_FAULT");
+        Assert.True(run.ExitCode == Killed, run.ToString());
+        Assert.Contains("fault point run-after-intent reached", run.Stderr);
+        IReadOnlyList<LogLine> log = FaultSupport.AssertJournalReopens(t);
+        Assert.Contains(log, l => l.Status == "pending" && l.Path is not null && l.Path.EndsWith("d/nodir/f0", StringComparison.Ordinal));
+        FaultSupport.AssertRollbackRestores(t, atCheckpoint);
+    }
+
     [Theory]
     [InlineData("checkpoint-before-record")]
     [InlineData("checkpoint-after-record")]

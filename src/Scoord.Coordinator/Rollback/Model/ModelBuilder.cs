@@ -717,7 +717,7 @@ internal sealed class ModelBuilder
     private static FileId Id(UndoItem i) => new(i.Dev, i.Ino);
 
     /// <summary>An operation on an open file (or scoord's own mapping events): its object is known by identity, its path is only its name at the time.</summary>
-    private static bool IsIdentityOp(JournalEntry e) => (e.Fd >= 0 && e.Op != OpCode.Bind) || e.Op is OpCode.Mmap or OpCode.Munmap;
+    internal static bool IsIdentityOp(JournalEntry e) => (e.Fd >= 0 && e.Op != OpCode.Bind) || e.Op is OpCode.Mmap or OpCode.Munmap;
 
     /// <summary>An fd op on a file with no name any more (the flag, or the kernel's " (deleted)" of older journals).</summary>
     private static bool Deleted(JournalEntry e) =>

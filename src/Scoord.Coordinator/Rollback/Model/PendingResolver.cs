@@ -69,7 +69,12 @@ internal sealed class PendingResolver
             }
 
             default:
-                return OpOutcome.Happened;
+                // A path op that creates nothing on a name that held nothing when it was decoded (open
+                // without O_CREAT, truncate, chmod... of a missing file, or below a missing directory) failed
+                // with ENOENT: it says nothing about the directories on its way.
+                return !ModelBuilder.IsIdentityOp(op.Entry) && op.Find(UndoKind.ObjectState, UndoRole.Object) is { Existed: false }
+                    ? OpOutcome.DidNotHappen
+                    : OpOutcome.Happened;
         }
     }
 
