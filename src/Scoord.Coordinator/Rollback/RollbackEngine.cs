@@ -142,6 +142,13 @@ public sealed partial class RollbackEngine
         RestoreContent();
         RestoreMetadata();
         _result.Conflicts.RemoveAll(string.IsNullOrEmpty); // lines an error about the same object replaced
+        if (!_dry && _force && _markerSeq == 0 && _result.Conflicts.Count > 0 && _result.Errors.Count == 0)
+        {
+            // Nothing to change, but conflicts were overruled: the marker records that they are settled, so
+            // later rollbacks do not report them again (ModelBuilder drops anomalies a clean rollback covered).
+            Start();
+        }
+
         if (_markerSeq != 0)
         {
             _writer!.AppendCompletion(_markerSeq, new OpCompletion

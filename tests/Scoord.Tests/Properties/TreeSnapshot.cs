@@ -252,13 +252,42 @@ public static class Proc
         p.StandardInput.Close();
         if (!p.WaitForExit(timeout ?? TimeSpan.FromSeconds(120)))
         {
+            // What it was doing tells a slow machine (R, D) from a process someone stopped or traced (T, t).
+            string state = Describe(p.Id);
             p.Kill(entireProcessTree: true);
             p.WaitForExit();
-            throw new TimeoutException($"{file} {string.Join(' ', psi.ArgumentList)} did not finish");
+            throw new TimeoutException($"{file} {string.Join(' ', psi.ArgumentList)} did not finish ({state}; load {Load()})");
         }
 
         p.WaitForExit();
         return new ProcResult(p.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
+    }
+
+    private static string Describe(int pid)
+    {
+        try
+        {
+            string status = File.ReadAllText($"/proc/{pid}/status");
+            string Field(string name) => status.Split('\n').FirstOrDefault(l => l.StartsWith(name + ":", StringComparison.Ordinal))?[(name.Length + 1)..].Trim() ?? "?";
+            string wchan = File.Exists($"/proc/{pid}/wchan") ? File.ReadAllText($"/proc/{pid}/wchan") : "?";
+            return $"pid {pid} state {Field("State")}, tracer {Field("TracerPid")}, wchan {wchan}";
+        }
+        catch (IOException e)
+        {
+            return $"pid {pid}: {e.Message}";
+        }
+    }
+
+    private static string Load()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/loadavg").Trim();
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
     }
 
     /// <summary>`sh -c script` outside scoord; fails the test with the output when it exits non-zero.</summary>

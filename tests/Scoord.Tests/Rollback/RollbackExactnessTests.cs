@@ -348,6 +348,46 @@ for i in range(1000000):
         Assert.Contains("outside the journal", naming[0], StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Found by a new-user trial with git: `git status` outside scoord rewrote .git/index between two journaled
+    /// runs, `rollback --force c0` settled that, and every later `rollback c0` still printed the old conflict
+    /// ("holds inode X, not Y ... seen at seq N") and exited 3 while saying "nothing to do". A conflict a
+    /// clean rollback overruled is settled; one made after it is reported as before.
+    /// </summary>
+    [Fact]
+    public void AnOutsideReplacementSettledByForce_IsNotReportedAgain_ButANewOneIs()
+    {
+        Outside("echo one > f; echo idx > index");
+        Checkpoint("c0");
+        Listing atCheckpoint = Listing.Take(_t.Tree.Path);
+        Ok(_t.Sh("echo two >> f; echo idx2 > index.lock; mv index.lock index"));
+        AssertExitZeroWithoutConflicts(_t.Cli.Run("rollback", "c0"), "rollback c0 #1");
+        Outside("echo outside > index.new; mv index.new index"); // a new inode at the name, as git status makes
+        Ok(_t.Sh("echo three >> f; echo idx3 > index.lock; mv index.lock index"));
+
+        CliResult plain = _t.Cli.Run("rollback", "c0");
+        Assert.True(plain.ExitCode == 3 && plain.StderrLines.Any(l => l.Contains(_t.Path("index"), StringComparison.Ordinal) && l.Contains("(left alone)", StringComparison.Ordinal)),
+            "the outside replacement must be reported and left alone without --force: " + plain);
+        CliResult force = _t.Cli.Run("rollback", "--force", "c0");
+        Assert.True(force.ExitCode == 0, force.ToString());
+        AssertListing(atCheckpoint, "checkpoint c0", "after rollback --force");
+
+        for (int i = 1; i <= 2; i++)
+        {
+            CliResult again = _t.Cli.Run("rollback", "c0");
+            AssertExitZeroWithoutConflicts(again, $"rollback c0 after --force #{i}");
+            AssertListing(atCheckpoint, "checkpoint c0", $"after rollback c0 #{i} after --force");
+        }
+
+        Ok(_t.Sh("echo four >> f"));
+        Outside("echo later > index.new; mv index.new index");
+        Ok(_t.Sh("echo five >> index"));
+        CliResult later = _t.Cli.Run("rollback", "c0");
+        Assert.True(later.ExitCode == 3 && later.StderrLines.Any(l => l.Contains(_t.Path("index"), StringComparison.Ordinal) && l.Contains("(left alone)", StringComparison.Ordinal)),
+            "an outside replacement after the forced rollback must still be reported: " + later);
+        Assert.Equal("later\nfive\n", File.ReadAllText(_t.Path("index")));
+    }
+
     // ---- repeats, diff, dry run ---------------------------------------------------------------
 
     [Fact]

@@ -51,8 +51,16 @@ internal sealed class ModelBuilder
     {
         var ops = new List<HistoryOp>();
         var bySeq = new Dictionary<ulong, HistoryOp>();
+        var settled = new List<(ulong Target, ulong At)>();
         foreach (JournalEntry e in reader.Read(checkpointSeq + 1))
         {
+            if (e.Op == OpCode.Rollback && e.Status == EntryStatus.Completed && e.Result == 0)
+            {
+                // A rollback that finished leaving no conflict alone (with --force, or with none to leave)
+                // made every name it saw the journal's again: what it found changed outside is settled.
+                settled.Add(((ulong)e.Length, e.Seq));
+            }
+
             if (e.IsProcessEvent || e.Op is OpCode.Checkpoint or OpCode.Rollback || (e.IntentFlags & IntentFlags.Refused) != 0)
             {
                 continue;
@@ -88,6 +96,7 @@ internal sealed class ModelBuilder
         }
 
         builder.Finish();
+        model.Anomalies.RemoveAll(a => settled.Exists(r => a.Seq > r.Target && a.Seq < r.At));
         if (Environment.GetEnvironmentVariable("SCOORD_DEBUG_MODEL") == "1")
         {
             Console.Error.Write(model.Dump());

@@ -105,7 +105,7 @@ public sealed class TransparencyProperties(ITestOutputHelper output)
 
     private static string List(string driver, string tree, string shm)
     {
-        ProcResult r = Proc.Run(TreeSnapshot.Python, [driver, "list", tree, shm], timeout: TimeSpan.FromSeconds(60));
+        ProcResult r = Proc.Run(TreeSnapshot.Python, [driver, "list", tree, shm], timeout: TimeSpan.FromSeconds(180));
         return r.ExitCode == 0 ? r.Stdout : "listing failed: " + r.Stderr;
     }
 
