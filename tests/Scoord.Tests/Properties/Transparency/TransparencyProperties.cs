@@ -55,7 +55,7 @@ public sealed class TransparencyProperties(ITestOutputHelper output)
             string bareTree = Dir(root, "b/t"), scoordTree = Dir(root, "s/t"); // the driver makes one subtree per sequence
             string bareShm = Dir(shm, "b"), scoordShm = Dir(shm, "s");
 
-            ProcResult bare = Proc.Run(TreeSnapshot.Python, [driver, "run", bareTree, bareShm, steps], timeout: TimeSpan.FromSeconds(60));
+            ProcResult bare = Proc.Run(TreeSnapshot.Python, [driver, "run", bareTree, bareShm, steps], timeout: TimeSpan.FromSeconds(180));
             string bareList = List(driver, bareTree, bareShm);
 
             var cli = new ScoordCli(Path.Combine(root, "j"), root) { Timeout = TimeSpan.FromSeconds(120) };
