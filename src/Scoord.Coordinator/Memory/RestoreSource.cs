@@ -53,7 +53,7 @@ internal sealed class RestoreSource
             byPid[r.Pid] = images.ReadProcess(checkpoint, r.Pid);
         }
 
-        string? why = Refusal(image, byPid);
+        string? why = Refusal(image, byPid) ?? PidInUse(byPid);
         if (why is not null)
         {
             throw new ScoordException(string.Create(CultureInfo.InvariantCulture, $"the memory image of checkpoint {checkpoint} cannot be restored: {why}"));
@@ -163,6 +163,42 @@ internal sealed class RestoreSource
             if (o.Kind == FileObjectKind.Pipe && !pipes.Contains(o.Pipe))
             {
                 return string.Create(CultureInfo.InvariantCulture, $"fd {fd.Fd} of pid {p.Pid} refers to a pipe the image does not hold");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Every process and thread comes back under the id it had (clone3 with set_tid): one held by another
+    /// process now refuses the restore before anything is rolled back, naming it. (A process could still take
+    /// one between this check and the clone3; the clone3 then fails and says so.)
+    /// </summary>
+    private static string? PidInUse(IReadOnlyDictionary<int, ProcessImage> processes)
+    {
+        foreach (ProcessImage p in processes.Values.OrderBy(p => p.Pid))
+        {
+            foreach (ThreadImage th in p.Threads)
+            {
+                // /proc/TID resolves for a thread id too, though only thread-group leaders are listed.
+                if (!Directory.Exists("/proc/" + th.Tid.ToString(CultureInfo.InvariantCulture)))
+                {
+                    continue;
+                }
+
+                string comm;
+                try
+                {
+                    comm = File.ReadAllText($"/proc/{th.Tid}/comm").Trim();
+                }
+                catch (IOException)
+                {
+                    comm = "?";
+                }
+
+                string which = th.Tid == p.Pid ? $"pid {p.Pid}" : $"thread id {th.Tid} (of pid {p.Pid})";
+                return string.Create(CultureInfo.InvariantCulture,
+                    $"{which} is in use by another process now ({comm}); a restored process gets back the ids it had: end that process and restore again");
             }
         }
 

@@ -18,8 +18,9 @@ namespace Scoord.Coordinator.Tracing;
 /// record (synced), starts a new undo epoch, and resumes everyone as they were. Seccomp stops that
 /// arrive during the barrier are held undecoded and handled after it, so that every operation
 /// journaled before the checkpoint record has completed. Under the fast path the barrier also waits for
-/// the hooks: a thread stopped between a hook's INTENT and DONE is let run until the hook ends (it then
-/// makes the notify syscall, where it is held), every ring is drained into the journal before the
+/// the hooks: a thread inside a hook's call when the barrier goes up is not interrupted but left to stop
+/// at the hook's end (the notify syscall, where it is held); one stopped between a hook's INTENT and DONE
+/// all the same is let run until the hook ends, every ring is drained into the journal before the
 /// checkpoint record, and the hooks start a new undo epoch with it.
 /// </summary>
 internal sealed unsafe partial class CheckpointBarrier(
@@ -37,6 +38,9 @@ internal sealed unsafe partial class CheckpointBarrier(
 {
     /// <summary>How long a barrier lets threads finish the hooks' calls they are in before it goes on without them.</summary>
     private static readonly TimeSpan HookCallGrace = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a barrier waits for threads in a hook's call to stop at its end before it interrupts them.</summary>
+    private static readonly TimeSpan SelfStopGrace = TimeSpan.FromMilliseconds(200);
 
     private readonly ConcurrentQueue<CheckpointRequest> _requests = new();
     private readonly List<Tracee> _released = new();
@@ -100,12 +104,28 @@ internal sealed unsafe partial class CheckpointBarrier(
         resumer.Holding = true;
         try
         {
+            // A thread inside a hook's call is not interrupted: with the barrier up it stops by itself at the
+            // hook's end (the notify call), once. Interrupted there, it would stop, be let run to the hook's end
+            // (FinishHookCalls) and stop again: two waits for a core, the barrier's cost when the tree is busy.
+            List<Tracee>? selfStopping = null;
             foreach (Tracee t in tracees.Threads)
             {
                 if (!t.Held && !t.GroupStopped && !t.Parked && t.State != TraceeState.InJournaledSyscall)
                 {
-                    ptrace(PTRACE_INTERRUPT, t.Tid, 0, 0);
+                    if (fastPath is not null && fastPath.InCall(t.Tid))
+                    {
+                        (selfStopping ??= new List<Tracee>()).Add(t);
+                    }
+                    else
+                    {
+                        ptrace(PTRACE_INTERRUPT, t.Tid, 0, 0);
+                    }
                 }
+            }
+
+            if (selfStopping is not null)
+            {
+                AwaitSelfStopping(selfStopping);
             }
 
             int status;
@@ -166,6 +186,52 @@ internal sealed unsafe partial class CheckpointBarrier(
             resumer.Holding = false;
             fastPath?.LowerBarrier();
             ReleaseHeld();
+        }
+    }
+
+    /// <summary>
+    /// Waits (polling, so that it can give up) for the threads left to stop at their hooks' ends; after
+    /// <see cref="SelfStopGrace"/> (one blocked in a slow call, or in a signal handler that does not return)
+    /// the ones still running are interrupted like the others.
+    /// </summary>
+    private void AwaitSelfStopping(List<Tracee> selfStopping)
+    {
+        long deadline = Environment.TickCount64 + (long)SelfStopGrace.TotalMilliseconds;
+        int status;
+        while (!AllHeld() && Environment.TickCount64 <= deadline)
+        {
+            int tid = waitpid(-1, &status, __WALL | WNOHANG);
+            if (tid == 0)
+            {
+                Thread.Sleep(1);
+                continue;
+            }
+
+            if (tid < 0)
+            {
+                if (Interop.LastErrno == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                return;
+            }
+
+            if (tid == doorbell.Pid)
+            {
+                doorbell.Hold();
+                continue;
+            }
+
+            loop.HandleStop(tid, status);
+        }
+
+        foreach (Tracee t in selfStopping)
+        {
+            if (tracees.TryGet(t.Tid, out Tracee live) && live == t && !t.Held && !t.GroupStopped && !t.Parked && t.State != TraceeState.InJournaledSyscall)
+            {
+                ptrace(PTRACE_INTERRUPT, t.Tid, 0, 0);
+            }
         }
     }
 

@@ -166,7 +166,11 @@ internal sealed partial class FaultIsolation(JournalIngest ingest, InFlightOps i
 
     private static string Describe(Exception e, string stop, string? call)
     {
-        string where = e.TargetSite is { } m ? $" in {m.DeclaringType?.Name}.{m.Name}" : string.Empty;
+        // The first frame of the trace (not TargetSite: reflection metadata a native AOT build does not keep).
+        string frame = e.StackTrace?.Split('\n', 2)[0].Trim() ?? string.Empty;
+        frame = frame.StartsWith("at ", StringComparison.Ordinal) ? frame[3..] : frame;
+        int args = frame.IndexOf('(', StringComparison.Ordinal);
+        string where = frame.Length == 0 ? string.Empty : " in " + (args > 0 ? frame[..args] : frame);
         string text = $"scoord fault at {stop} stop{(call is null ? string.Empty : " of " + call)}: {e.GetType().Name}: {e.Message}{where}";
         return text.ReplaceLineEndings(" ");
     }

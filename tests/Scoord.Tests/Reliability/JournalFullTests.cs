@@ -101,8 +101,8 @@ for p in pids:
             for (int i = 0; i < 4; i++)
             {
                 // Every writer was stopped by ENOSPC (28) before the end of its file, and could not create a file.
-                Assert.Contains($"worker {i} errno 28 after", run.Stderr);
-                Assert.Contains($"worker {i} create errno 28", run.Stderr);
+                Assert.True(run.Stderr.Contains($"worker {i} errno 28 after", StringComparison.Ordinal), $"worker {i} was not stopped by ENOSPC: {run}");
+                Assert.True(run.Stderr.Contains($"worker {i} create errno 28", StringComparison.Ordinal), $"worker {i} could create a file: {run}");
                 Assert.False(File.Exists(t.Path("after" + i)));
             }
 

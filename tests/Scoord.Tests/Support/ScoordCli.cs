@@ -106,6 +106,12 @@ public sealed class ScoordCli
     /// </summary>
     private static (string, string[]) FindScoord()
     {
+        // SCOORD_TEST_BINARY: run the suite against another scoord, e.g. the native one `dotnet publish` makes.
+        if (System.Environment.GetEnvironmentVariable("SCOORD_TEST_BINARY") is { Length: > 0 } chosen)
+        {
+            return File.Exists(chosen) ? (Path.GetFullPath(chosen), []) : throw new FileNotFoundException("SCOORD_TEST_BINARY names no file", chosen);
+        }
+
         string here = AppContext.BaseDirectory;
         string apphost = Path.Combine(here, "scoord");
         string dll = Path.Combine(here, "scoord.dll");

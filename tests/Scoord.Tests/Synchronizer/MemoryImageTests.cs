@@ -291,6 +291,79 @@ public sealed class MemoryImageTests
     }
 
     /// <summary>
+    /// A restore brings each process back under its own pid: while another process holds one of them, `scoord
+    /// restore` is refused with one line naming the pid and that process, before the rollback (the files stay as
+    /// they are); once it has ended, the same restore works.
+    /// </summary>
+    [Fact]
+    public void RestoreWhileThePidIsTaken_IsRefusedBeforeTheRollback_WithOneLine_AndWorksOnceItIsFree()
+    {
+        using var t = new TracedRun();
+        string exe = TracedRun.Compile(t.Tree, "counter", CProgram);
+        int pid;
+        using (BackgroundScoord scoord = SyncSupport.Start(t, "run", "--memory", "scoord", "--", exe, Steps.ToString(CultureInfo.InvariantCulture), "20000000"))
+        {
+            SyncSupport.WaitFor(() => Lines(t) >= 20 || scoord.HasExited, "the program to write");
+            CliResult ck = t.Cli.Run("checkpoint", "--name", "first");
+            Assert.True(ck.ExitCode == 0, ck + "\n" + scoord);
+            int at = Lines(t);
+            SyncSupport.WaitFor(() => Lines(t) >= at + 20 || scoord.HasExited, "the program to go on");
+            pid = KillWithApp(t, scoord);
+        }
+
+        string afterKill = File.ReadAllText(t.Path("out.txt"));
+        int squatter = TakePid(pid);
+        try
+        {
+            CliResult refused = t.Cli.Run("restore", "first");
+            Assert.True(refused.ExitCode != 0, "a restore whose pid is taken must fail: " + refused);
+            string[] lines = [.. refused.StderrLines.Where(l => l.Length > 0)];
+            Assert.True(lines.Length == 1 && lines[0].Contains($"pid {pid} is in use by another process now (sleep)", StringComparison.Ordinal),
+                "one stderr line naming the pid and the process holding it: " + refused);
+            Assert.DoesNotContain("   at ", refused.Stderr, StringComparison.Ordinal);
+            Assert.True(afterKill == File.ReadAllText(t.Path("out.txt")), "the refused restore rolled the files back");
+        }
+        finally
+        {
+            Proc("kill", "-9", squatter.ToString(CultureInfo.InvariantCulture));
+            SyncSupport.WaitFor(() => !Directory.Exists($"/proc/{squatter}"), "the process holding the pid to end");
+        }
+
+        CliResult restore = t.Cli.Run("restore", "first");
+        Assert.True(restore.ExitCode == 0, restore.ToString());
+        Assert.True(ReferenceOutput(exe, []) == File.ReadAllText(t.Path("out.txt")), "out.txt differs from the uninterrupted run's");
+    }
+
+    /// <summary>Starts `sleep 300` under exactly <paramref name="pid"/> (root: ns_last_pid), orphaned; returns its pid.</summary>
+    private static int TakePid(int pid)
+    {
+        const string take = """
+            import os, sys
+            want = int(sys.argv[1])
+            for _ in range(200):
+                with open('/proc/sys/kernel/ns_last_pid', 'w') as f:
+                    f.write(str(want - 1))
+                child = os.fork()
+                if child == 0:
+                    null = os.open('/dev/null', os.O_RDWR)  # not the caller's pipes: it outlives this script
+                    for fd in (0, 1, 2):
+                        os.dup2(null, fd)
+                    os.execvp('sleep', ['sleep', '300'])
+                if child == want:
+                    print(child)
+                    sys.exit(0)
+                os.kill(child, 9)
+                os.waitpid(child, 0)
+            sys.exit('could not get pid %d' % want)
+            """;
+        Properties.ProcResult r = Properties.Proc.Run(SyncSupport.Python, ["-c", take, pid.ToString(CultureInfo.InvariantCulture)]);
+        Assert.True(r.ExitCode == 0, "taking the pid failed: " + r);
+        return int.Parse(r.Stdout.Trim(), CultureInfo.InvariantCulture);
+    }
+
+    private static void Proc(string file, params string[] args) => Properties.Proc.Run(file, args);
+
+    /// <summary>
     /// What a restore could not bring back refuses the checkpoint itself, in one line naming the process and the
     /// resource (never a restore that goes wrong later): here shared anonymous memory (python's mmap.mmap(-1, n)).
     /// </summary>
