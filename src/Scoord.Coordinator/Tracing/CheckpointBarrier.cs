@@ -196,36 +196,7 @@ internal sealed unsafe partial class CheckpointBarrier(
     /// </summary>
     private void AwaitSelfStopping(List<Tracee> selfStopping)
     {
-        long deadline = Environment.TickCount64 + (long)SelfStopGrace.TotalMilliseconds;
-        int status;
-        while (!AllHeld() && Environment.TickCount64 <= deadline)
-        {
-            int tid = waitpid(-1, &status, __WALL | WNOHANG);
-            if (tid == 0)
-            {
-                Thread.Sleep(1);
-                continue;
-            }
-
-            if (tid < 0)
-            {
-                if (Interop.LastErrno == Errno.EINTR)
-                {
-                    continue;
-                }
-
-                return;
-            }
-
-            if (tid == doorbell.Pid)
-            {
-                doorbell.Hold();
-                continue;
-            }
-
-            loop.HandleStop(tid, status);
-        }
-
+        PollUntilAllHeld(Environment.TickCount64 + (long)SelfStopGrace.TotalMilliseconds);
         foreach (Tracee t in selfStopping)
         {
             if (tracees.TryGet(t.Tid, out Tracee live) && live == t && !t.Held && !t.GroupStopped && !t.Parked && t.State != TraceeState.InJournaledSyscall)
@@ -245,7 +216,6 @@ internal sealed unsafe partial class CheckpointBarrier(
     private void FinishHookCalls()
     {
         long deadline = Environment.TickCount64 + (long)HookCallGrace.TotalMilliseconds;
-        int status;
         while (true)
         {
             bool released = false;
@@ -266,40 +236,59 @@ internal sealed unsafe partial class CheckpointBarrier(
                 return;
             }
 
-            while (!AllHeld())
+            if (!PollUntilAllHeld(deadline))
             {
                 if (Environment.TickCount64 > deadline)
                 {
                     Log.HookCallsUnfinished(logger);
-                    return;
                 }
 
-                int tid = waitpid(-1, &status, __WALL | WNOHANG);
-                if (tid == 0)
-                {
-                    Thread.Sleep(1);
-                    continue;
-                }
-
-                if (tid < 0)
-                {
-                    if (Interop.LastErrno == Errno.EINTR)
-                    {
-                        continue;
-                    }
-
-                    return;
-                }
-
-                if (tid == doorbell.Pid)
-                {
-                    doorbell.Hold();
-                    continue;
-                }
-
-                loop.HandleStop(tid, status);
+                return;
             }
         }
+    }
+
+    /// <summary>
+    /// Handles stops (polling, so that it can give up) until every thread is held; false when
+    /// <paramref name="deadline"/> (TickCount64) passed first or waitpid failed.
+    /// </summary>
+    private bool PollUntilAllHeld(long deadline)
+    {
+        int status;
+        while (!AllHeld())
+        {
+            if (Environment.TickCount64 > deadline)
+            {
+                return false;
+            }
+
+            int tid = waitpid(-1, &status, __WALL | WNOHANG);
+            if (tid == 0)
+            {
+                Thread.Sleep(1);
+                continue;
+            }
+
+            if (tid < 0)
+            {
+                if (Interop.LastErrno == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                return false;
+            }
+
+            if (tid == doorbell.Pid)
+            {
+                doorbell.Hold();
+                continue;
+            }
+
+            loop.HandleStop(tid, status);
+        }
+
+        return true;
     }
 
     private bool AllHeld()
