@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using static Scoord.Interceptors.Interop.Libc;
 
 namespace Scoord.Interceptors.Decoding;
@@ -93,6 +94,7 @@ internal static unsafe class PathResolver
             rc = fstatat(AT_FDCWD, sp, &st, AT_SYMLINK_NOFOLLOW);
         }
 
+        bool unfollowable = false;
         if (rc == 0 && result.Follow && (st.st_mode & S_IFMT) == S_IFLNK)
         {
             int resolved = ResolveFinalSymlink(ctx, sb, ref statLen, dest, destLen);
@@ -109,6 +111,17 @@ internal static unsafe class PathResolver
             fixed (byte* sp = sb)
             {
                 rc = fstatat(AT_FDCWD, sp, &st, 0);
+                if (rc != 0 && Marshal.GetLastPInvokeError() != (int)Errno.ENOENT)
+                {
+                    // The chain does not end in a name the kernel could create (a loop: ELOOP; a file used as
+                    // a directory: ENOTDIR): the call fails on it. The name holds a symlink, not nothing: record
+                    // that link, so a creation left pending by a crash is never taken for one that happened.
+                    // The call stays journaled (not passed as an open of a non-file): admitted, it is ordered
+                    // with the calls that may remove the link before it runs.
+                    result.Follow = false;
+                    unfollowable = true;
+                    rc = fstatat(AT_FDCWD, sp, &st, AT_SYMLINK_NOFOLLOW);
+                }
             }
 
             result.StatPath = sb.AsSpan(0, statLen + 1);
@@ -138,7 +151,7 @@ internal static unsafe class PathResolver
                 return Verdict.Pass;
             }
 
-            if (content && kind is not (ObjectKind.Regular or ObjectKind.Directory))
+            if (content && !unfollowable && kind is not (ObjectKind.Regular or ObjectKind.Directory))
             {
                 return Verdict.Pass; // opening a device, FIFO or socket for writing changes no file
             }

@@ -76,6 +76,31 @@ public sealed class FaultPointTests
         FaultSupport.AssertRollbackRestores(t, atCheckpoint);
     }
 
+    /// <summary>
+    /// Found by the kill -9 fact of RollbackExactnessTests (CI, ptrace pass): scoord killed between the intent
+    /// and the result of `echo x >> f` where f is a symlink that loops (f -> f). That open fails with ELOOP;
+    /// the journal had recorded the name as empty (the followed stat failed), so the rollback took the link
+    /// it found there for the file the open had made, with the link's own inode: "held inode X, which the
+    /// kernel gave to a new object" and "replaced outside the journal (inode X -> X)".
+    /// </summary>
+    [Fact]
+    public void ScoordKilledAfterTheIntentOfAnOpenOfALoopingSymlink_RollbackHasNoConflict()
+    {
+        using var t = new TracedRun();
+        CliResult setup = t.Sh(FaultSupport.Setup + "; ln -s loop d/loop");
+        Assert.True(setup.ExitCode == 0, setup.ToString());
+        Assert.True(t.Cli.Run("checkpoint").ExitCode == 0);
+        TreeSnapshot atCheckpoint = TreeSnapshot.Take(t.Tree.Path);
+        t.Cli.Environment["SCOORD_FAULT"] = "run-after-intent@1";
+        CliResult run = t.Cli.Run("run", "--no-fastpath", "--", "sh", "-c", "echo x >> d/loop");
+        t.Cli.Environment.Remove("SCOORD_FAULT");
+        Assert.True(run.ExitCode == Killed, run.ToString());
+        Assert.Contains("fault point run-after-intent reached", run.Stderr);
+        IReadOnlyList<LogLine> log = FaultSupport.AssertJournalReopens(t);
+        Assert.Contains(log, l => l.Status == "pending" && l.Path is not null && l.Path.EndsWith("d/loop", StringComparison.Ordinal));
+        FaultSupport.AssertRollbackRestores(t, atCheckpoint);
+    }
+
     [Theory]
     [InlineData("checkpoint-before-record")]
     [InlineData("checkpoint-after-record")]

@@ -754,7 +754,7 @@ internal sealed class ModelBuilder
         };
     }
 
-    private static uint TypeOfCreation(JournalEntry e) => e.Op switch
+    internal static uint TypeOfCreation(JournalEntry e) => e.Op switch
     {
         OpCode.Mkdir or OpCode.Mkdirat => S_IFDIR,
         OpCode.Symlink or OpCode.Symlinkat => S_IFLNK,

@@ -3,6 +3,7 @@ using Scoord.Interceptors;
 using Scoord.Journal;
 using Scoord.Journal.Model;
 using Scoord.Journal.Undo;
+using static Scoord.Interceptors.Interop.Libc;
 
 namespace Scoord.Coordinator.Rollback.Model;
 
@@ -26,7 +27,7 @@ internal sealed class PendingResolver
             {
                 if (it.Kind is UndoKind.ObjectState or UndoKind.PostState && it.Path.Length > 0 && it.Role != UndoRole.Parent)
                 {
-                    Add(PathText.ToText(it.Path), new Observation(i, it.Kind == UndoKind.PostState, it.Existed, new FileId(it.Dev, it.Ino)));
+                    Add(PathText.ToText(it.Path), new Observation(i, it.Kind == UndoKind.PostState, it.Existed, new FileId(it.Dev, it.Ino), it.Mode & S_IFMT));
                 }
             }
         }
@@ -47,16 +48,20 @@ internal sealed class PendingResolver
                 // unless a new object stands there afterwards.
                 UndoItem? before = op.Find(UndoKind.ObjectState, UndoRole.Object);
                 FileId old = before is { Existed: true } ? new FileId(before.Dev, before.Ino) : default;
-                (bool present, FileId id) = Next(path, index);
+                (bool present, FileId id, uint type) = Next(path, index);
                 ResolvedId = id;
-                return present && (!old.IsKnown || id != old) ? OpOutcome.Happened : OpOutcome.DidNotHappen;
+                // An object of another type than the op makes (a symlink where open(O_CREAT) would make a
+                // file: the link loops, or leads through a file) was there already: the creation failed.
+                uint makes = ModelBuilder.TypeOfCreation(op.Entry);
+                bool sameType = makes == 0 || type == 0 || type == makes;
+                return present && sameType && (!old.IsKnown || id != old) ? OpOutcome.Happened : OpOutcome.DidNotHappen;
             }
 
             case OpClass.Remove:
             {
                 UndoItem? target = op.Find(UndoKind.ObjectState, UndoRole.Target);
                 FileId victim = target is { Existed: true } ? new FileId(target.Dev, target.Ino) : new FileId(op.Entry.Dev, op.Entry.Ino);
-                (bool present, FileId id) = Next(path, index);
+                (bool present, FileId id, _) = Next(path, index);
                 return present && id == victim ? OpOutcome.DidNotHappen : OpOutcome.Happened;
             }
 
@@ -64,7 +69,7 @@ internal sealed class PendingResolver
             case OpClass.Link:
             {
                 FileId moved = op.Class == OpClass.Rename ? op.MovedId : new FileId(op.Entry.Dev, op.Entry.Ino);
-                (bool present, FileId id) = Next(path2, index);
+                (bool present, FileId id, _) = Next(path2, index);
                 return present && id == moved ? OpOutcome.Happened : OpOutcome.DidNotHappen;
             }
 
@@ -89,11 +94,11 @@ internal sealed class PendingResolver
     }
 
     /// <summary>What <paramref name="path"/> held at its first observation after op <paramref name="index"/>, else on disk now.</summary>
-    private (bool Present, FileId Id) Next(string? path, int index)
+    private (bool Present, FileId Id, uint Type) Next(string? path, int index)
     {
         if (string.IsNullOrEmpty(path))
         {
-            return (false, default);
+            return (false, default, 0);
         }
 
         if (_byPath.TryGetValue(path, out List<Observation>? list))
@@ -102,7 +107,7 @@ internal sealed class PendingResolver
             {
                 if (o.Index > index)
                 {
-                    return (o.Present, o.Id);
+                    return (o.Present, o.Id, o.Present ? o.Type : 0);
                 }
             }
         }
@@ -110,11 +115,11 @@ internal sealed class PendingResolver
         using SafePath? p = SafePath.Resolve(path, out _);
         if (p is not null && p.TryLstat(out Interop.Stat st))
         {
-            return (true, new FileId(st.st_dev, st.st_ino));
+            return (true, new FileId(st.st_dev, st.st_ino), st.st_mode & S_IFMT);
         }
 
-        return (false, default);
+        return (false, default, 0);
     }
 
-    private readonly record struct Observation(int Index, bool After, bool Present, FileId Id);
+    private readonly record struct Observation(int Index, bool After, bool Present, FileId Id, uint Type);
 }
