@@ -128,6 +128,9 @@ internal ref struct DecodedPath
     /// <summary>Identity of the parent directory, (0, 0) when it could not be stat'ed.</summary>
     public (ulong Dev, ulong Ino) Parent;
 
+    /// <summary>Identity of the object the path named at the decode, (0, 0) when it named nothing.</summary>
+    public (ulong Dev, ulong Ino) Object;
+
     /// <summary><see cref="StatPath"/> without its NUL.</summary>
     public readonly ReadOnlySpan<byte> StatPathText => StatPath.IsEmpty ? default : StatPath[..^1];
 }

@@ -139,6 +139,7 @@ internal static unsafe class PathResolver
             }
 
             call.AddIdentity(st.st_dev, st.st_ino);
+            result.Object = (st.st_dev, st.st_ino);
             // The second path of a rename is not checked against the journal's ancestors: it is replaced,
             // not removed, and an ancestor is a non-empty directory the kernel will not replace.
             if (policy.IsProtected(st.st_dev, st.st_ino) || (!second && removesName && policy.IsJournalAncestor(st.st_dev, st.st_ino)))

@@ -101,16 +101,6 @@ internal sealed unsafe partial class FastPathSession : IDisposable
         uint* claims = Ring.Claims;
         takenCount = 0;
         blocked = default;
-        foreach ((ulong Dev, ulong Ino) check in checks)
-        {
-            uint owner = Volatile.Read(ref claims[RingLayout.ClaimIndex(check.Dev, check.Ino)]);
-            if (owner != 0 && owner != RingLayout.ClaimTracer && owner != (uint)tid)
-            {
-                blocked = check;
-                return false;
-            }
-        }
-
         for (int i = 0; i < ids.Length; i++)
         {
             uint idx = RingLayout.ClaimIndex(ids[i].Dev, ids[i].Ino);
@@ -137,6 +127,22 @@ internal sealed unsafe partial class FastPathSession : IDisposable
             takenCount = 0;
             blocked = ids[i];
             return false;
+        }
+
+        // The opposite marks are read only after this call's own are published (the compare-exchanges
+        // above are full fences), as a hook claims its mark before it reads the other one: of two calls
+        // that race, at least one sees the other. Read first, both could pass (seen: a rename of a
+        // directory by a hook let through while the tracer admitted an op whose path went through it).
+        foreach ((ulong Dev, ulong Ino) check in checks)
+        {
+            uint owner = Volatile.Read(ref claims[RingLayout.ClaimIndex(check.Dev, check.Ino)]);
+            if (owner != 0 && owner != RingLayout.ClaimTracer && owner != (uint)tid)
+            {
+                Release(taken[..takenCount]);
+                takenCount = 0;
+                blocked = check;
+                return false;
+            }
         }
 
         return true;

@@ -156,6 +156,42 @@ internal sealed class InFlightOps
         AddMark((dev, call.AllocatesInode ? AllocatingKey : FreeingKey), (dev, call.AllocatesInode ? FreeingKey : AllocatingKey));
     }
 
+    private readonly uint[] _makersHeld = new uint[1];
+    private int _makersHeldCount;
+
+    /// <summary>
+    /// While a call whose paths a hook changed under its decode is decoded again: the tracer takes the ring's
+    /// path-maker mark itself, so no hook renames, makes a directory or a symlink meanwhile (they go the ptrace
+    /// way, where the tracer orders them). Removals alone cannot keep changing a path: the retries end.
+    /// </summary>
+    public void HoldPathMakers(int tid)
+    {
+        if (Ring is { } ring && _makersHeldCount == 0)
+        {
+            ring.TryClaim(tid, [s_pathMakerKey], [], _makersHeld, out _makersHeldCount, out _);
+        }
+    }
+
+    /// <summary>Ends <see cref="HoldPathMakers"/>.</summary>
+    public void ReleasePathMakers()
+    {
+        if (_makersHeldCount > 0)
+        {
+            Ring?.Release(_makersHeld.AsSpan(0, _makersHeldCount));
+            _makersHeldCount = 0;
+        }
+    }
+
+    /// <summary>The candidate is not admitted after all (decoded again): the claims it took on the ring go.</summary>
+    public void Withdraw()
+    {
+        if (_ringTakenCount > 0)
+        {
+            Ring?.Release(_ringTaken.AsSpan(0, _ringTakenCount));
+            _ringTakenCount = 0;
+        }
+    }
+
     /// <summary>The candidate is admitted: its identities are in flight until <see cref="Release"/>.</summary>
     public void Mark(Tracee t)
     {

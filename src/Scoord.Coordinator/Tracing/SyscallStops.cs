@@ -165,36 +165,122 @@ internal sealed unsafe partial class SyscallStops(
         }
 
         var tracee = new PtraceTracee(t);
-        DecodedCall call = SyscallDecoder.Decode(decode, ref tracee, entry, args);
-        switch (call.Verdict)
+        try
         {
-            case Verdict.Pass:
-                resumer.Resume(t, PTRACE_CONT, 0);
-                break;
-            case Verdict.Journal:
-                Journal(t, entry, ref call);
-                break;
-            case Verdict.Refuse:
-                ingest.Intent(ingest.Sequences.Next(), call, default, Origin(t));
-                Log.Refused(logger, t.Tid, entry.Name, call.RefuseErrno);
-                resumer.Refuse(t, call.RefuseErrno);
-                break;
+            DecodeAndAct(t, entry, ref tracee, args);
+        }
+        finally
+        {
+            inFlight.ReleasePathMakers();
+        }
+    }
+
+    private void DecodeAndAct(Tracee t, in SyscallEntry entry, ref PtraceTracee tracee, ReadOnlySpan<ulong> args)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            if (attempt > 0)
+            {
+                inFlight.HoldPathMakers(t.Tid);
+            }
+
+            DecodedCall call = SyscallDecoder.Decode(decode, ref tracee, entry, args);
+            bool decodeAgain = false;
+            switch (call.Verdict)
+            {
+                case Verdict.Pass:
+                    resumer.Resume(t, PTRACE_CONT, 0);
+                    break;
+                case Verdict.Journal:
+                    decodeAgain = !Journal(t, entry, ref call, ref tracee, args, revalidate: attempt < MaxRedecodes);
+                    break;
+                case Verdict.Refuse:
+                    ingest.Intent(ingest.Sequences.Next(), call, default, Origin(t));
+                    Log.Refused(logger, t.Tid, entry.Name, call.RefuseErrno);
+                    resumer.Refuse(t, call.RefuseErrno);
+                    break;
+            }
+
+            if (call.DupFd >= 0)
+            {
+                close(call.DupFd);
+            }
+
+            if (!decodeAgain)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>How often a call whose paths changed between its decode and its claims is decoded again (then it goes on as decoded last).</summary>
+    private const int MaxRedecodes = 32;
+
+    /// <summary>
+    /// What the journal would record of a decoded call's paths: their names (as journaled and as stat'ed), the
+    /// objects and parent directories they resolved to. Two decodes with the same fingerprint journal the same.
+    /// </summary>
+    private static ulong Fingerprint(in DecodedCall call)
+    {
+        ulong h = 14695981039346656037UL;
+        h = Mix(h, call.Path.Display);
+        h = Mix(h, call.Path.StatPath);
+        h = Mix(h, call.Path2.Display);
+        h = Mix(h, call.Path2.StatPath);
+        foreach (ulong v in (ReadOnlySpan<ulong>)[call.Path.Object.Dev, call.Path.Object.Ino, call.Path.Parent.Dev, call.Path.Parent.Ino,
+            call.Path2.Object.Dev, call.Path2.Object.Ino, call.Path2.Parent.Dev, call.Path2.Parent.Ino, (ulong)call.Kind, call.Dev, call.Ino])
+        {
+            h = (h ^ v) * 1099511628211UL;
         }
 
-        if (call.DupFd >= 0)
+        return h;
+
+        static ulong Mix(ulong h, ReadOnlySpan<byte> bytes)
         {
-            close(call.DupFd);
+            foreach (byte b in bytes)
+            {
+                h = (h ^ b) * 1099511628211UL;
+            }
+
+            return (h ^ 0xff) * 1099511628211UL; // a separator: "ab"+"c" is not "a"+"bc"
         }
     }
 
     /// <summary>A call to journal: admitted (or parked behind a conflicting op in flight), its intent and undo items in the batch.</summary>
-    private void Journal(Tracee t, in SyscallEntry entry, ref DecodedCall call)
+    /// <returns>False when its paths changed before its claims were held: nothing was taken, the caller decodes it again.</returns>
+    private bool Journal(Tracee t, in SyscallEntry entry, ref DecodedCall call, ref PtraceTracee tracee, ReadOnlySpan<ulong> args, bool revalidate)
     {
         if (inFlight.Conflicts(call, t.Tid))
         {
             // Another op in flight touches the same inode or directory: wait for it, decode again then.
             inFlight.Park(t);
-            return;
+            return true;
+        }
+
+        if (revalidate && inFlight.Ring is not null && call.DupFd < 0)
+        {
+            // With the fast path on, a hook of another process may have changed names between this decode and
+            // the claims (the tracer decodes and admits at once only with respect to the calls it traces), or
+            // even during the decode (two paths resolved at different instants). With the claims held the
+            // hooks no longer can: decode again, and go on only if both decodes agree (the hooks check their own
+            // calls the same way, same_resolution). Found by kill -9 runs: `mv d2/s3 d2/t2` decoded while a hook
+            // had d2 renamed away, the hook renamed it back, the rename then succeeded without its undo data.
+            ulong first = Fingerprint(call);
+            DecodedCall again = SyscallDecoder.Decode(decode, ref tracee, entry, args);
+            bool same = again.Verdict == Verdict.Journal && again.DupFd < 0 && Fingerprint(again) == first;
+            if (again.DupFd >= 0)
+            {
+                close(again.DupFd);
+            }
+
+            if (!same)
+            {
+                inFlight.Withdraw();
+                Log.DecodedAgain(logger, t.Tid, entry.Name);
+                return false;
+            }
+
+            // `call` views the decode buffers, which now hold the second decode: the same bytes.
         }
 
         UndoPlan plan = UndoPlanner.Plan(call);
@@ -225,6 +311,7 @@ internal sealed unsafe partial class SyscallStops(
         // An open whose fd may land on 0-2 (they were closed): checked at its exit stop.
         t.CheckOpenResult = entry.Decode is DecodeKind.Open or DecodeKind.Openat2 && !t.Process.StdioGuarded;
         commit.Defer(t);
+        return true;
     }
 
     private static CallOrigin Origin(Tracee t) => new(t.Process.Tgid, t.Tid, Clock.NowNs());
@@ -495,5 +582,8 @@ internal sealed unsafe partial class SyscallStops(
     {
         [LoggerMessage(EventId = 102, Level = LogLevel.Trace, Message = "pid {Pid}: {Syscall} refused with {Errno}")]
         public static partial void Refused(ILogger logger, int pid, string syscall, Errno errno);
+
+        [LoggerMessage(EventId = 103, Level = LogLevel.Trace, Message = "pid {Pid}: {Syscall} decoded again (a hook changed its paths before its claims were held)")]
+        public static partial void DecodedAgain(ILogger logger, int pid, string syscall);
     }
 }

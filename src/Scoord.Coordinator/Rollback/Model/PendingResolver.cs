@@ -16,22 +16,9 @@ namespace Scoord.Coordinator.Rollback.Model;
 /// </summary>
 internal sealed class PendingResolver
 {
-    private readonly Dictionary<string, List<Observation>> _byPath = new(StringComparer.Ordinal);
+    private readonly List<HistoryOp> _ops;
 
-    public PendingResolver(List<HistoryOp> ops)
-    {
-        for (int i = 0; i < ops.Count; i++)
-        {
-            HistoryOp op = ops[i];
-            foreach (UndoItem it in op.Items)
-            {
-                if (it.Kind is UndoKind.ObjectState or UndoKind.PostState && it.Path.Length > 0 && it.Role != UndoRole.Parent)
-                {
-                    Add(PathText.ToText(it.Path), new Observation(i, it.Kind == UndoKind.PostState, it.Existed, new FileId(it.Dev, it.Ino), it.Mode & S_IFMT));
-                }
-            }
-        }
-    }
+    public PendingResolver(List<HistoryOp> ops) => _ops = ops;
 
     /// <summary>The identity a pending creation that happened gave its object (set by <see cref="Decide"/>).</summary>
     public FileId ResolvedId { get; private set; }
@@ -83,17 +70,12 @@ internal sealed class PendingResolver
         }
     }
 
-    private void Add(string path, Observation o)
-    {
-        if (!_byPath.TryGetValue(path, out List<Observation>? list))
-        {
-            _byPath[path] = list = new List<Observation>();
-        }
-
-        list.Add(o);
-    }
-
-    /// <summary>What <paramref name="path"/> held at its first observation after op <paramref name="index"/>, else on disk now.</summary>
+    /// <summary>
+    /// What <paramref name="path"/> held at its first observation after op <paramref name="index"/>, else on
+    /// disk now. The name is followed through the later renames of a directory above it (a rollback after the
+    /// crash moves directories aside: the text "d0/f1" then names a slot of another directory, and what the
+    /// journal saw there says nothing about this one); a directory above it removed means it held nothing.
+    /// </summary>
     private (bool Present, FileId Id, uint Type) Next(string? path, int index)
     {
         if (string.IsNullOrEmpty(path))
@@ -101,19 +83,58 @@ internal sealed class PendingResolver
             return (false, default, 0);
         }
 
-        if (_byPath.TryGetValue(path, out List<Observation>? list))
+        string p = path;
+        for (int j = index + 1; j < _ops.Count; j++)
         {
-            foreach (Observation o in list)
+            // What the op saw before it ran, then what it did to names, then what it left (an op that
+            // changes the name records its state before, so a post-state read here is of the same object).
+            HistoryOp o = _ops[j];
+            if (Seen(o, UndoKind.ObjectState, p) is { } before)
             {
-                if (o.Index > index)
+                return before;
+            }
+
+            JournalEntry e = o.Entry;
+            if (e.Status != EntryStatus.Completed || e.PathText is not { Length: > 0 } from)
+            {
+                if (Seen(o, UndoKind.PostState, p) is { } after)
                 {
-                    return (o.Present, o.Id, o.Present ? o.Type : 0);
+                    return after;
                 }
+
+                continue;
+            }
+
+            if (e.Op is OpCode.Rename or OpCode.Renameat or OpCode.Renameat2 && e.Path2Text is { Length: > 0 } to)
+            {
+                if (p == from && !o.IsExchangeFlag)
+                {
+                    FileId moved = o.MovedId;
+                    return (moved.IsKnown, moved, 0); // moved away by a later op: it held that object
+                }
+
+                if (Below(p, from))
+                {
+                    p = to + p[from.Length..];
+                }
+                else if (o.IsExchangeFlag && Below(p, to))
+                {
+                    p = from + p[to.Length..];
+                }
+            }
+            else if (e.Op is OpCode.Rmdir or OpCode.Unlinkat && Below(p, from))
+            {
+                return (false, default, 0); // its directory was removed, so empty
+            }
+
+            if (Seen(o, UndoKind.PostState, p) is { } post)
+            {
+                return post;
             }
         }
 
-        using SafePath? p = SafePath.Resolve(path, out _);
-        if (p is not null && p.TryLstat(out Interop.Stat st))
+        using SafePath? sp = SafePath.Resolve(p, out _);
+        if (sp is not null && sp.TryLstat(out Interop.Stat st))
         {
             return (true, new FileId(st.st_dev, st.st_ino), st.st_mode & S_IFMT);
         }
@@ -121,5 +142,18 @@ internal sealed class PendingResolver
         return (false, default, 0);
     }
 
-    private readonly record struct Observation(int Index, bool After, bool Present, FileId Id, uint Type);
+    private static (bool Present, FileId Id, uint Type)? Seen(HistoryOp o, UndoKind kind, string p)
+    {
+        foreach (UndoItem it in o.Items)
+        {
+            if (it.Kind == kind && it.Path.Length > 0 && it.Role != UndoRole.Parent && PathText.ToText(it.Path) == p)
+            {
+                return (it.Existed, new FileId(it.Dev, it.Ino), it.Existed ? it.Mode & S_IFMT : 0);
+            }
+        }
+
+        return null;
+    }
+
+    private static bool Below(string p, string dir) => p.Length > dir.Length + 1 && p[dir.Length] == '/' && p.StartsWith(dir, StringComparison.Ordinal);
 }
