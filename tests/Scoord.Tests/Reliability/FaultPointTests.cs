@@ -101,6 +101,40 @@ public sealed class FaultPointTests
         FaultSupport.AssertRollbackRestores(t, atCheckpoint);
     }
 
+    /// <summary>
+    /// Found by the kill -9 property in its long mode: scoord killed after `renameat2(a, b, RENAME_EXCHANGE)` ran
+    /// and before its result was recorded. The exchange happened (both names hold the other object), and it
+    /// changed both objects' ctime, whose post-states died with the coordinator: the rollback reported both
+    /// names as "changed outside the journal (ctime)" and left them swapped.
+    /// </summary>
+    [Fact]
+    public void ScoordKilledAfterAnExchangeRanBeforeItsResult_RollbackSwapsBack_WithoutConflict()
+    {
+        using var t = new TracedRun();
+        string exe = TracedRun.Compile(t.JournalTree, "exchange", """
+            #define _GNU_SOURCE
+            #include <fcntl.h>
+            #include <stdio.h>
+            #include <unistd.h>
+            #include <sys/syscall.h>
+            int main(void) {
+                return syscall(SYS_renameat2, AT_FDCWD, "d/a", AT_FDCWD, "d/b", 2 /* RENAME_EXCHANGE */) == 0 ? 0 : 1;
+            }
+            """);
+        TreeSnapshot atCheckpoint = FaultSupport.SetUpAndCheckpoint(t);
+        CliResult change = t.Sh("echo x >> d/a; echo y >> d/b"); // the journal knows both files' ctime from here on
+        Assert.True(change.ExitCode == 0, change.ToString());
+        t.Cli.Environment["SCOORD_FAULT"] = "run-before-completion@1";
+        CliResult run = t.Cli.Run("run", "--no-fastpath", "--", exe);
+        t.Cli.Environment.Remove("SCOORD_FAULT");
+        Assert.True(run.ExitCode == Killed, run.ToString());
+        Assert.Contains("fault point run-before-completion reached", run.Stderr);
+        IReadOnlyList<LogLine> log = FaultSupport.AssertJournalReopens(t);
+        Assert.Contains(log, l => l.Status == "pending" && l.Op == "renameat2" && l.Path is not null && l.Path.EndsWith("d/a", StringComparison.Ordinal));
+        Assert.NotEqual(atCheckpoint.ToString(), TreeSnapshot.Take(t.Tree.Path).ToString()); // the exchange ran
+        FaultSupport.AssertRollbackRestores(t, atCheckpoint);
+    }
+
     [Theory]
     [InlineData("checkpoint-before-record")]
     [InlineData("checkpoint-after-record")]

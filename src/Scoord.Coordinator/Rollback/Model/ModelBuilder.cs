@@ -325,11 +325,13 @@ internal sealed class ModelBuilder
             if (other is not null)
             {
                 Place(from, other);
+                other.CtimeUnknown |= pending; // an exchange moves both: their post-states died with the coordinator
             }
 
             if (moved is not null)
             {
                 Place(to, moved);
+                moved.CtimeUnknown |= pending;
             }
 
             return;
