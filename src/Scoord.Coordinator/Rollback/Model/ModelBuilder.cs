@@ -237,7 +237,8 @@ internal sealed class ModelBuilder
                 break;
 
             default:
-                obj ??= byId ? null : At(path);
+                // A pending op's path may go through a directory gone since its decode: looked up, not made.
+                obj ??= byId ? null : pending ? AtKnown(path) : At(path);
                 if (obj is not null)
                 {
                     if (e.Op == OpCode.Mmap && e.Fd >= 0)
@@ -521,6 +522,8 @@ internal sealed class ModelBuilder
     // ---- the current tree ----
 
     private TrackedObject? At(string? path) => SlotOf(path) is { } slot && _m.Current.TryGetValue(slot, out TrackedObject? o) ? o : null;
+
+    private TrackedObject? AtKnown(string? path) => SlotOf(path, materialize: false) is { } slot && _m.Current.TryGetValue(slot, out TrackedObject? o) ? o : null;
 
     private TrackedObject? Known(FileId id) => id.IsKnown && _m.ById.TryGetValue(id, out TrackedObject? o) ? o : null;
 

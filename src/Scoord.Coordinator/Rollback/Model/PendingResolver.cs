@@ -1,3 +1,4 @@
+using Scoord.Interceptors.Decoding;
 using Scoord.Interceptors.Syscalls;
 using Scoord.Interceptors;
 using Scoord.Journal;
@@ -64,7 +65,9 @@ internal sealed class PendingResolver
                 // A path op that creates nothing on a name that held nothing when it was decoded (open
                 // without O_CREAT, truncate, chmod... of a missing file, or below a missing directory) failed
                 // with ENOENT: it says nothing about the directories on its way.
-                return !ModelBuilder.IsIdentityOp(op.Entry) && op.Find(UndoKind.ObjectState, UndoRole.Object) is { Existed: false }
+                // The decode's own view counts too: a metadata op records no state of a missing object.
+                return !ModelBuilder.IsIdentityOp(op.Entry)
+                    && (op.Find(UndoKind.ObjectState, UndoRole.Object) is { Existed: false } || (op.Entry.Kind == ObjectKind.Absent && op.Entry.Ino == 0))
                     ? OpOutcome.DidNotHappen
                     : OpOutcome.Happened;
         }
