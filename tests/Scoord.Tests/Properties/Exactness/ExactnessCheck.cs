@@ -13,7 +13,8 @@ namespace Scoord.Tests.Properties.Exactness;
 /// most SCOORD_SHRINK_SECONDS (default 300) of evaluations, and the test fails with the report of the
 /// smallest failing program found (every step's outcome, the commands, the rollback output, the listing
 /// diff) followed by FsCheck's own message (with the seed: SCOORD_PROPERTY_REPLAY=SEED,GAMMA runs the same
-/// programs again; SCOORD_KEEP_FAILED=1 keeps the failing case's directories).
+/// programs again; SCOORD_KEEP_FAILED=1 keeps the failing case's directories; SCOORD_PROPERTY_PROGRESS=FILE
+/// appends a line to FILE after every case that held, so that a long run shows how far it got).
 /// </summary>
 internal static class ExactnessCheck
 {
@@ -48,6 +49,7 @@ internal static class ExactnessCheck
         Stopwatch? shrinking = null;
         var total = Stopwatch.StartNew();
         TimeSpan budget = ShrinkBudget;
+        string? progress = Environment.GetEnvironmentVariable("SCOORD_PROPERTY_PROGRESS") is { Length: > 0 } file ? file : null;
         var gate = new object();
         Property property = Prop.ForAll(programs, (TProgram program) =>
         {
@@ -86,6 +88,15 @@ internal static class ExactnessCheck
                 }
 
                 throw new ExactnessFailedException(failure);
+            }
+
+            if (progress is not null)
+            {
+                lock (gate)
+                {
+                    File.AppendAllText(progress, string.Create(CultureInfo.InvariantCulture,
+                        $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ} {name}: {evaluations} case(s) evaluated, none failed, {total.Elapsed.TotalSeconds:F0} s\n"));
+                }
             }
         });
 
