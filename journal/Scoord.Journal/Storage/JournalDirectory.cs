@@ -78,6 +78,28 @@ internal static class JournalDirectory
         }
     }
 
+    /// <summary>
+    /// Writes DIR/.gitignore ("*") when it is missing: a journal inside a git work tree (the default
+    /// ./.scoord) must not be added by the programs scoord runs (`git add -A`). A journal made by an older
+    /// scoord gets it at its next writable open. Best effort: a journal without it still works.
+    /// </summary>
+    public static void KeepOutOfVersionControl(string dir)
+    {
+        string path = Path.Combine(dir, JournalLayout.GitIgnoreFileName);
+        try
+        {
+            if (!File.Exists(path) && !Directory.Exists(path))
+            {
+                using var fs = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+                fs.Write(System.Text.Encoding.UTF8.GetBytes(JournalLayout.GitIgnoreText));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Another coordinator wrote it meanwhile, or the directory is read-only: nothing to keep.
+        }
+    }
+
     /// <summary>Creates the directory and writes the marker (written whole, then fsynced, then renamed into place).</summary>
     public static void Create(string dir)
     {

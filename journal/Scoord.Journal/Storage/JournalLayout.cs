@@ -14,6 +14,14 @@ internal static class JournalLayout
     public const string DbDirectoryName = "db";
     public const string LockFileName = "scoord.lock";
 
+    /// <summary>
+    /// Keeps the journal out of git when it lies inside a work tree (the default ./.scoord does): "*"
+    /// ignores every entry of the directory, this file included. Without it `git add -A` under
+    /// `scoord run` hashes the journal and the fast path's ring while they are written.
+    /// </summary>
+    public const string GitIgnoreFileName = ".gitignore";
+    public const string GitIgnoreText = "# scoord's journal: not part of the tree it journals (written by scoord)\n*\n";
+
     public const string DefaultFamily = "default";
     public const string MetaFamily = "meta";
     public const string OpsFamily = "ops";

@@ -123,6 +123,7 @@ public sealed class JournalStore : IDisposable
         }
 
         JournalDirectory.RestrictAccess(full);
+        JournalDirectory.KeepOutOfVersionControl(full);
         JournalLock journalLock = JournalLock.Acquire(full);
         DbOptions? options = null;
         RocksDb? db = null;

@@ -24,6 +24,28 @@ public sealed class RunCommandTests
     }
 
     [Fact]
+    public void TheDefaultJournalInsideAGitWorkTree_IsNotAddedByGitAddUnderScoordRun()
+    {
+        // The default journal is ./.scoord: inside the user's repository. `git add -A` under scoord must
+        // not add it (nor hash the fast path's ring while it is written: seconds per call).
+        using var tree = new TempTree();
+        string repo = tree.CreateDirectory("repo");
+        Scoord.Tests.Scenarios.ScenarioRun.OutsideIn(repo, "git", "init", "-q", ".");
+        File.WriteAllText(Path.Combine(repo, "a.txt"), "a\n");
+        var cli = new ScoordCli(journalDirectory: null, workingDirectory: repo);
+        foreach ((string k, string v) in Scoord.Tests.Scenarios.ScenarioRun.GitEnvironment)
+        {
+            cli.Environment[k] = v;
+        }
+
+        CliResult run = cli.Run("run", "--", "sh", "-c", "git add -A && git ls-files");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.True(Directory.Exists(Path.Combine(repo, ".scoord", "db")), "the journal is the default ./.scoord");
+        Assert.Equal("a.txt\n", run.Stdout);
+        Assert.Equal("*", File.ReadAllLines(Path.Combine(repo, ".scoord", ".gitignore")).Last());
+    }
+
+    [Fact]
     public void Run_exits_with_the_program_status()
     {
         using var tree = new TempTree();
