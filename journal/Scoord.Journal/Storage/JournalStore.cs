@@ -150,6 +150,22 @@ public sealed class JournalStore : IDisposable
     }
 
     /// <summary>
+    /// Opens DIR for writing as <see cref="OpenForWriting"/> does, but only a journal that exists: a missing
+    /// one is the readers' "no journal at DIR", not a new journal (rollback opens once, for writing).
+    /// </summary>
+    public static JournalStore OpenExistingForWriting(string dir, ILogger? logger = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dir);
+        string full = Path.GetFullPath(dir);
+        if (JournalDirectory.Inspect(full) != JournalDirectory.State.Journal)
+        {
+            ThrowHelper.ThrowNoJournal(full);
+        }
+
+        return OpenForWriting(full, logger);
+    }
+
+    /// <summary>
     /// Opens DIR for reading. Works whether or not a coordinator runs: while one holds the lock this
     /// is a RocksDB secondary instance (with a private temporary directory removed on Dispose; call
     /// <see cref="CatchUp"/> to see newer records), otherwise a read-only instance.

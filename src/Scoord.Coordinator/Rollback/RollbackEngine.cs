@@ -77,18 +77,15 @@ public sealed partial class RollbackEngine
                 : $"journal {dir} is in use by a running scoord; stop it first");
         }
 
-        CheckpointInfo ckpt;
-        using (JournalStore ro = JournalStore.OpenReadOnly(dir))
+        if (dryRun)
         {
-            ckpt = ro.Reader.FindCheckpoint(checkpoint);
-            if (dryRun)
-            {
-                return Plan(ro, ckpt, force);
-            }
+            using JournalStore ro = JournalStore.OpenReadOnly(dir);
+            return Plan(ro, ro.Reader.FindCheckpoint(checkpoint), force);
         }
 
-        using JournalStore store = JournalStore.OpenForWriting(dir);
-        return Execute(store, ckpt, force, progress);
+        // One open: each open of a journal replays its WAL (after a large run, most of the cost of opening).
+        using JournalStore store = JournalStore.OpenExistingForWriting(dir);
+        return Execute(store, store.Reader.FindCheckpoint(checkpoint), force, progress);
     }
 
     /// <summary>Dry run: what would change, from the journal and a read-only look at the files.</summary>

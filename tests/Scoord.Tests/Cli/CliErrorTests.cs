@@ -47,6 +47,16 @@ public sealed class CliErrorTests
     }
 
     [Fact]
+    public void Rollback_without_a_journal_says_no_journal_and_creates_none()
+    {
+        // rollback opens the journal for writing (once): a missing one must not be created by it.
+        using var tree = new TempTree();
+        string missing = tree.Combine("nothing-here");
+        AssertOneErrorLine(new ScoordCli(missing).Run("rollback", "1"), 1, "no journal at " + missing);
+        Assert.False(Directory.Exists(missing), "rollback created a journal");
+    }
+
+    [Fact]
     public void Default_journal_is_dot_scoord_in_the_working_directory()
     {
         using var tree = new TempTree();
