@@ -419,9 +419,19 @@ public sealed partial class ControlServer : IDisposable
             }
         }
 
-        await stream.WriteAsync(ControlFrameCodec.Encode(ControlFrame.Joined((uint)app.Id, app.Pid)), _stopping.Token).ConfigureAwait(false);
+        bool told;
+        try
+        {
+            await stream.WriteAsync(ControlFrameCodec.Encode(ControlFrame.Joined((uint)app.Id, app.Pid)), _stopping.Token).ConfigureAwait(false);
+            told = true;
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            told = false; // the client went away while the program started (killed right after it): a hang-up too
+        }
+
         byte[] probe = new byte[1];
-        Task<int> gone = stream.ReadAsync(probe, 0, 1, _stopping.Token);
+        Task<int> gone = told ? stream.ReadAsync(probe, 0, 1, _stopping.Token) : Task.FromResult(0);
         if (await Task.WhenAny(app.Exit, gone).ConfigureAwait(false) != app.Exit)
         {
             LogJoinerGone(_logger, app.Id, app.Pid);
