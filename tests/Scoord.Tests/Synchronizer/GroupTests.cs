@@ -87,8 +87,11 @@ public sealed class GroupTests
     {
         using var t = new TracedRun();
         using Process first = StartFirst(t);
-        using Process joined = StartScoord(t, t.Tree.Path,
-            "run", "--", "sh", "-c", "trap 'echo interrupted > int.txt; exit 9' INT; echo up > up.txt; while :; do sleep 0.05; done");
+        // python, not a shell's trap: SIGINT is ignored in commands a non-interactive shell starts with & (a CI runner's).
+        const string Program = "import signal, sys, time\n" +
+            "def interrupted(*_):\n    open('int.txt', 'w').write('interrupted\\n')\n    sys.exit(9)\n" +
+            "signal.signal(signal.SIGINT, interrupted)\nopen('up.txt', 'w').write('up\\n')\nwhile True:\n    time.sleep(0.05)\n";
+        using Process joined = StartScoord(t, t.Tree.Path, "run", "--", "python3", "-c", Program);
         WaitFor(() => File.Exists(t.Path("up.txt")), "the joined program");
         Thread.Sleep(200);
         // What the terminal does on Ctrl-C: SIGINT to the joining run's process group (here: to it).
@@ -105,8 +108,13 @@ public sealed class GroupTests
     {
         using var t = new TracedRun();
         using Process first = StartFirst(t);
-        using Process joined = StartScoord(t, t.Tree.Path,
-            "run", "--", "sh", "-c", "trap 'echo hangup > hup.txt; exit 1' HUP; echo up > up.txt; while :; do sleep 0.05; done");
+        // python sets its SIGHUP handler whatever it inherited: a shell's trap cannot catch a signal that was
+        // ignored when the shell started (POSIX), and the joined program gets the coordinator's dispositions,
+        // so `trap ... HUP` in sh failed every time this suite ran under nohup.
+        const string Program = "import signal, sys, time\n" +
+            "def hup(*_):\n    open('hup.txt', 'w').write('hangup\\n')\n    sys.exit(1)\n" +
+            "signal.signal(signal.SIGHUP, hup)\nopen('up.txt', 'w').write('up\\n')\nwhile True:\n    time.sleep(0.05)\n";
+        using Process joined = StartScoord(t, t.Tree.Path, "run", "--", "python3", "-c", Program);
         WaitFor(() => File.Exists(t.Path("up.txt")), "the joined program");
         joined.Kill();
         joined.WaitForExit();
