@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 
 namespace Scoord.Tests.Support;
@@ -87,14 +88,43 @@ public sealed class ScoordCli
 
         if (!process.WaitForExit(Timeout))
         {
+            string where = WhereItWaits(process.Id); // before the kill: what a hung scoord was waiting in
             process.Kill(entireProcessTree: true);
             process.WaitForExit();
             throw new TimeoutException(
-                $"scoord {string.Join(' ', args)} did not finish in {Timeout}\n--- stdout ---\n{SafeResult(readOut)}\n--- stderr ---\n{SafeResult(readErr)}");
+                $"scoord {string.Join(' ', args)} did not finish in {Timeout}\n--- its threads ---\n{where}\n--- stdout ---\n{SafeResult(readOut)}\n--- stderr ---\n{SafeResult(readErr)}");
         }
 
         process.WaitForExit();
         return new CliResult(process.ExitCode, readOut.GetAwaiter().GetResult(), readErr.GetAwaiter().GetResult());
+    }
+
+    /// <summary>Each thread's name, state and kernel wait channel (/proc), and the open fds: a hang's first clues.</summary>
+    private static string WhereItWaits(int pid)
+    {
+        var text = new StringBuilder();
+        try
+        {
+            foreach (string task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                string comm = File.ReadAllText(Path.Combine(task, "comm")).Trim();
+                string stat = File.ReadAllText(Path.Combine(task, "stat"));
+                string state = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
+                string wchan = File.ReadAllText(Path.Combine(task, "wchan")).Trim();
+                text.Append(CultureInfo.InvariantCulture, $"{Path.GetFileName(task)} {comm} {state} {wchan}\n");
+            }
+
+            foreach (string fd in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd"))
+            {
+                text.Append(CultureInfo.InvariantCulture, $"fd {Path.GetFileName(fd)} -> {new FileInfo(fd).LinkTarget}\n");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            text.Append("(/proc: " + e.Message + ")");
+        }
+
+        return text.ToString();
     }
 
     private static string SafeResult(Task<string> task) =>
