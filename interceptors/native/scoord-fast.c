@@ -70,6 +70,8 @@ enum { UF_EXISTED = 1, UF_HOLE = 2, UF_CONTENT = 4 };
 #define BLOCK 4096
 #define PATH_BUF 4096
 #define SCRATCH_SIZE (32u * 1024u)
+/* The most a DONE record takes: its header, two post-states with their display paths, the alignments. */
+#define DONE_ROOM ((uint32_t)(sizeof(struct fp_rec) + sizeof(struct fp_done) + 2u * (sizeof(struct fp_item) + PATH_BUF + 8u) + 64u))
 #define FICLONE_REQ 0x40049409u
 #define FICLONERANGE_REQ 0x4020940du
 #define RWF_DSYNC_ 0x2
@@ -1012,6 +1014,16 @@ static int pending_touch(const struct rec *r, uint64_t dev, uint64_t ino)
     return 0;
 }
 
+/* A block this record has already captured (an open with O_TRUNC of a small file on its first touch
+ * captures it whole as the first touch, then again as what the truncation drops: once is enough). */
+static int pending_block(const struct rec *r, uint64_t dev, uint64_t ino, int64_t b)
+{
+    for (int i = 0; i < r->nmarks; i++)
+        if (r->marks[i].what == 2 && r->marks[i].dev == dev && r->marks[i].ino == ino && r->marks[i].first <= b && b <= r->marks[i].last)
+            return 1;
+    return 0;
+}
+
 static void add_mark(struct rec *r, uint8_t what, uint64_t dev, uint64_t ino, int64_t first, int64_t last)
 {
     if (r->nmarks >= 16) {
@@ -1215,12 +1227,12 @@ static void capture_blocks(struct rec *r, int fd, uint64_t dev, uint64_t ino, in
     }
     int64_t b = first;
     while (b <= last && !r->overflow) {
-        if (block_marked(dev, ino, stamp, b)) {
+        if (block_marked(dev, ino, stamp, b) || pending_block(r, dev, ino, b)) {
             b++;
             continue;
         }
         int64_t run = b;
-        while (b <= last && !block_marked(dev, ino, stamp, b))
+        while (b <= last && !block_marked(dev, ino, stamp, b) && !pending_block(r, dev, ino, b))
             b++;
         int64_t from = run * BLOCK, to = b * BLOCK < size ? b * BLOCK : size;
         capture_range(r, fd, dev, ino, size, disp, dlen, from, to);
@@ -1915,6 +1927,9 @@ static long run(struct fp_slot *s, struct call *c, int *handled)
     struct rec r;
     if (reserve(s, &r) != 0)
         return 0; /* the drain is behind: the tracer takes this one (and drains meanwhile) */
+    /* The INTENT may not use the DONE's room: an undo capture that fills the record to its last byte
+     * (a truncated file just under the record's size) would leave the DONE no place at all. */
+    r.cap -= DONE_ROOM;
     struct scratch *sc = r.sc;
     struct path_res *pr1 = &sc->pr1, *pr2 = &sc->pr2;
     struct fd_res fr;
@@ -2108,7 +2123,7 @@ static long run(struct fp_slot *s, struct call *c, int *handled)
     struct rec d = r;
     d.at = r.at + intent_len;
     d.p = r.p + intent_len;
-    d.cap = r.cap - intent_len;
+    d.cap = r.cap + DONE_ROOM - intent_len;
     d.len = 0;
     d.nitems = 0;
     d.nmarks = 0;
