@@ -234,6 +234,25 @@ internal sealed partial class ExactnessCase : IDisposable
         return lines.Length == 0 ? null : $" ({lines.Length} line(s) with \"conflict\" on stderr)\n" + Head(string.Join('\n', lines), 30);
     }
 
+    /// <summary>
+    /// Runs a case's checks; an exception of the test itself (a scoord command past its timeout) is a failure
+    /// of this case like any other: reported with the program and what ran, and kept with SCOORD_KEEP_FAILED.
+    /// </summary>
+    public string? Checked(Func<string?> checks)
+    {
+        string? failure;
+        try
+        {
+            failure = checks();
+        }
+        catch (Exception e) when (e is TimeoutException or IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            failure = "the test itself threw: " + e;
+        }
+
+        return failure is null ? null : Report(failure);
+    }
+
     /// <summary>The whole report: what failed, the program with every step's outcome, and every command run.</summary>
     public string Report(string failure)
     {

@@ -20,15 +20,18 @@ public sealed class ForceRollbackProperties(ITestOutputHelper output)
         ExactnessCheck.Run("rollback --force", ExactProgramArb.Programs(new ProgramShape(50, 300, Outside: true)), ExactnessCheck.Cases(20), p =>
         {
             using var c = new ExactnessCase(p);
-            string? failure = c.Setup() ?? c.RunAll();
-            if (failure is null)
+            return c.Checked(() =>
             {
-                failure = c.ForceAndVerify(c.Targets(firstBeforeLastRun: false).First, p.Outside);
-                cases++;
-                withChanges += c.OutsideChangesMade > 0 ? 1 : 0;
-            }
+                string? failure = c.Setup() ?? c.RunAll();
+                if (failure is null)
+                {
+                    failure = c.ForceAndVerify(c.Targets(firstBeforeLastRun: false).First, p.Outside);
+                    cases++;
+                    withChanges += c.OutsideChangesMade > 0 ? 1 : 0;
+                }
 
-            return failure is null ? null : c.Report(failure);
+                return failure;
+            });
         }, output, () => $"{withChanges} of {cases} cases made outside changes");
 
         // The property proves something only if the outside changes really happened (a program that changed

@@ -18,15 +18,18 @@ public sealed class KilledCoordinatorProperties(ITestOutputHelper output)
         ExactnessCheck.Run("rollback after kill -9 of the coordinator", ExactProgramArb.Programs(new ProgramShape(50, 400, Kill: true)), ExactnessCheck.Cases(20), p =>
         {
             using var c = new ExactnessCase(p);
-            string? failure = c.Setup() ?? c.RunAll();
-            if (failure is null)
+            return c.Checked(() =>
             {
-                cases++;
-                killed += c.Killed ? 1 : 0;
-                failure = c.RollbackTwiceAndVerify(firstBeforeLastRun: true);
-            }
+                string? failure = c.Setup() ?? c.RunAll();
+                if (failure is null)
+                {
+                    cases++;
+                    killed += c.Killed ? 1 : 0;
+                    failure = c.RollbackTwiceAndVerify(firstBeforeLastRun: true);
+                }
 
-            return failure is null ? null : c.Report(failure);
+                return failure;
+            });
         }, output, () => $"the coordinator was killed mid-run in {killed} of {cases} cases");
 
         // A replay runs one case, whose kill may land after its end this time (the kill moment is a time, not a step).

@@ -25,13 +25,16 @@ public sealed class RollbackExactnessProperties(ITestOutputHelper output)
     internal static string? Evaluate(ExactProgram program, bool onExt4 = false, Action<ExactnessCase>? inspect = null)
     {
         using var c = new ExactnessCase(program, onExt4);
-        string? failure = c.Setup() ?? c.RunAll();
-        if (failure is null)
+        return c.Checked(() =>
         {
-            inspect?.Invoke(c);
-            failure = c.RollbackTwiceAndVerify(firstBeforeLastRun: false);
-        }
+            string? failure = c.Setup() ?? c.RunAll();
+            if (failure is null)
+            {
+                inspect?.Invoke(c);
+                failure = c.RollbackTwiceAndVerify(firstBeforeLastRun: false);
+            }
 
-        return failure is null ? null : c.Report(failure);
+            return failure;
+        });
     }
 }
