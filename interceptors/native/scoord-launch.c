@@ -7,7 +7,7 @@
  * exec from a shell would give the program (SIGPIPE at its default, no blocked signals),
  * installs the filter and execs PROGRAM. Everything else scoord does is C#.
  *
- * usage: scoord-launch [--protect DIR] [--fastpath LIB RINGDIR] [--debug] CTLFD PROGRAM ARGV0 ARGS...
+ * usage: scoord-launch [--protect DIR] [--fastpath LIB RINGDIR] [--sigign HEXMASK] [--debug] CTLFD PROGRAM ARGV0 ARGS...
  *        scoord-launch [--protect DIR] [--debug] --restore PID CTLFD
  *        scoord-launch --doorbell FD
  * --restore PID (scoord restore of a memory image): instead of exec, once seized and filtered, create a
@@ -23,6 +23,8 @@
  * the filter, so the program cannot undo it. When this is not possible (not root, a container
  * without CAP_SYS_ADMIN) the launcher goes on without it: the tracer's path and identity checks
  * remain. --debug: say on stderr why the protection was not set up.
+ * --sigign HEXMASK: a program joining the application group gets the joining `scoord run`'s ignored
+ * signals (SigIgn of /proc/PID/status), not the coordinator's; every other signal at its default.
  * --fastpath LIB RINGDIR: the in-process fast path. LIB goes first into LD_PRELOAD and RINGDIR into
  * SCOORD_FASTPATH of the program's environment (set here, right before the exec, so that the launcher
  * itself never loads LIB). RINGDIR stays writable in the mount namespace of --protect: the hooks write
@@ -51,6 +53,40 @@
 #include <linux/sched.h>
 
 #define MAX_FILTER 4096 /* BPF_MAXINSNS */
+
+/* --sigign MASK (a joined program): the signals the joining `scoord run` had ignored (bit N-1 for signal N,
+ * as /proc/PID/status's SigIgn) are ignored, every other one is at its default, whatever the coordinator's
+ * own dispositions are. SIGPIPE stays at its default (.NET ignores it in every scoord process). */
+static void apply_ignored(unsigned long long mask)
+{
+    for (int sig = 1; sig <= 64; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP || sig == SIGPIPE || sig == 32 || sig == 33)
+            continue;
+        struct sigaction now;
+        if (sigaction(sig, NULL, &now) != 0)
+            continue; /* the C library's own signals, numbers past SIGRTMAX */
+        int ignore = (mask >> (sig - 1)) & 1;
+        if (ignore && now.sa_handler != SIG_IGN)
+            signal(sig, SIG_IGN);
+        else if (!ignore && now.sa_handler == SIG_IGN)
+            signal(sig, SIG_DFL);
+    }
+}
+
+/* glibc's posix_spawn (which started this launcher) sets its two internal signals (32 and 33: thread
+ * cancellation and setxid) to SIG_IGN in the child, and ignored signals survive exec. A program started from
+ * a shell has them at their default; glibc's sigaction refuses them, so the raw system call does it. */
+static void reset_internal_signals(void)
+{
+    struct {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)(void);
+        unsigned long mask;
+    } dfl = { SIG_DFL, 0, NULL, 0 };
+    for (int sig = 32; sig <= 33; sig++)
+        syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+}
 
 static int read_full(int fd, void *buf, size_t len)
 {
@@ -197,6 +233,8 @@ int main(int argc, char **argv)
     }
 
     long restore_pid = 0;
+    unsigned long long sigign = 0;
+    int set_sigign = 0;
     while (argc > 1 && strncmp(argv[1], "--", 2) == 0) {
         if (strcmp(argv[1], "--restore") == 0 && argc > 2) {
             restore_pid = strtol(argv[2], &end, 10);
@@ -215,6 +253,15 @@ int main(int argc, char **argv)
             fastdir = argv[3];
             argc -= 3;
             argv += 3;
+        } else if (strcmp(argv[1], "--sigign") == 0 && argc > 2) {
+            sigign = strtoull(argv[2], &end, 16);
+            if (*end != '\0') {
+                fprintf(stderr, "scoord-launch: bad signal mask\n");
+                return 127;
+            }
+            set_sigign = 1;
+            argc -= 2;
+            argv += 2;
         } else if (strcmp(argv[1], "--debug") == 0) {
             debug = 1;
             argc -= 1;
@@ -257,6 +304,9 @@ int main(int argc, char **argv)
 
     /* .NET ignores SIGPIPE and ignored signals survive exec: give the program the default. */
     signal(SIGPIPE, SIG_DFL);
+    reset_internal_signals();
+    if (set_sigign)
+        apply_ignored(sigign);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 

@@ -180,10 +180,37 @@ public static partial class Runner
             environment[(string)kv.Key] = (string?)kv.Value ?? string.Empty;
         }
 
-        var request = new JoinRequest(program, [.. options.Command], Environment.CurrentDirectory, environment);
+        var request = new JoinRequest(program, [.. options.Command], Environment.CurrentDirectory, environment, IgnoredSignals());
         int status = JoinClient.Run(journalDir, request, (app, pid) => LogJoined(logger, coordinatorPid, app, pid));
         LogFinished(logger, status);
         return status;
+    }
+
+    /// <summary>
+    /// The signals this process has ignored (SigIgn of /proc/self/status: what it inherited, e.g. SIGHUP under
+    /// nohup, plus SIGPIPE, which .NET ignores and the launcher resets); null when it cannot be read.
+    /// </summary>
+    private static ulong? IgnoredSignals()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/status"))
+            {
+                if (line.StartsWith("SigIgn:", StringComparison.Ordinal)
+                    && ulong.TryParse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out ulong mask))
+                {
+                    return mask;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return null;
     }
 
     /// <summary>Options that belong to the running coordinator and so have no effect on a joining program.</summary>

@@ -23,8 +23,12 @@ public interface IApplicationGroup
 /// <summary>A program that joined the group: its application id, pid (and process group), and its exit status to come.</summary>
 public sealed record JoinedApplication(int Id, int Pid, Task<int> Exit);
 
-/// <summary>What a joining `scoord run` asks to run: the resolved program, argv, cwd and environment.</summary>
-public sealed record JoinRequest(string Program, IReadOnlyList<string> Argv, string Cwd, IReadOnlyDictionary<string, string> Environment)
+/// <summary>
+/// What a joining `scoord run` asks to run: the resolved program, argv, cwd and environment, and the signals
+/// the joining `run` has ignored (bit N-1 for signal N, as SigIgn of /proc/PID/status), which the program
+/// starts with ignored as if the joining `run` had started it; null: the coordinator's dispositions.
+/// </summary>
+public sealed record JoinRequest(string Program, IReadOnlyList<string> Argv, string Cwd, IReadOnlyDictionary<string, string> Environment, ulong? IgnoredSignals = null)
 {
     /// <summary>Error text of a join refused because the group's last process has exited (the coordinator is finishing).</summary>
     public const string GroupEndedMessage = "the application group has ended";
@@ -51,6 +55,11 @@ public sealed record JoinRequest(string Program, IReadOnlyList<string> Argv, str
             }
 
             w.WriteEndObject();
+            if (IgnoredSignals is { } ignored)
+            {
+                w.WriteNumber("sigign", ignored);
+            }
+
             w.WriteEndObject();
         }
 
@@ -108,7 +117,19 @@ public sealed record JoinRequest(string Program, IReadOnlyList<string> Argv, str
                 return null;
             }
 
-            return new JoinRequest(p, args, c, environment);
+            ulong? sigign = null;
+            if (root.TryGetProperty("sigign", out JsonElement ign))
+            {
+                if (ign.ValueKind != JsonValueKind.Number || !ign.TryGetUInt64(out ulong mask))
+                {
+                    error = "join request: sigign must be an unsigned number";
+                    return null;
+                }
+
+                sigign = mask;
+            }
+
+            return new JoinRequest(p, args, c, environment, sigign);
         }
         catch (JsonException e)
         {

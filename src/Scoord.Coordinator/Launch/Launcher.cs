@@ -124,6 +124,12 @@ internal sealed unsafe class Launcher : IDisposable
             args.Add(fp.Directory);
         }
 
+        if (joined?.IgnoredSignals is { } ignored)
+        {
+            args.Add("--sigign");
+            args.Add(ignored.ToString("x", System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         if (debug)
         {
             args.Add("--debug");
@@ -304,5 +310,5 @@ internal sealed unsafe class Launcher : IDisposable
     }
 }
 
-/// <summary>Stdio (three descriptors) and working directory of a program joining the application group.</summary>
-internal sealed record JoinedStdio(int[] Fds, string Cwd);
+/// <summary>Stdio (three descriptors), working directory and ignored signals (as --sigign) of a program joining the application group.</summary>
+internal sealed record JoinedStdio(int[] Fds, string Cwd, ulong? IgnoredSignals = null);

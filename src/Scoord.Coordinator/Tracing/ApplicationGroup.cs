@@ -133,7 +133,7 @@ internal sealed unsafe partial class ApplicationGroup(TracerOptions options, Tra
         bool hooks = options.FastPath is not null && (options.JournalStdio || !Stdio.HasNewRegularFiles(stdio, options.Policy.Untracked));
         using var launcher = new Launch.Launcher();
         launcher.Spawn(_launcherPath, request.Program, request.Argv, environment,
-            protectDirectory: options.MountProtect, debug: logger.IsEnabled(LogLevel.Debug), joined: new Launch.JoinedStdio(stdio, request.Cwd),
+            protectDirectory: options.MountProtect, debug: logger.IsEnabled(LogLevel.Debug), joined: new Launch.JoinedStdio(stdio, request.Cwd, request.IgnoredSignals),
             fastPath: hooks && options.FastPath is { } fp ? (fp.LibraryPath, fp.Directory) : null);
         int pid = launcher.Pid;
         // Its stdio is not the first program's: the hooks classify its writes to fds 0-2 (the filter decides by its own).

@@ -109,8 +109,8 @@ public sealed class GroupTests
         using var t = new TracedRun();
         using Process first = StartFirst(t);
         // python sets its SIGHUP handler whatever it inherited: a shell's trap cannot catch a signal that was
-        // ignored when the shell started (POSIX), and the joined program gets the coordinator's dispositions,
-        // so `trap ... HUP` in sh failed every time this suite ran under nohup.
+        // ignored when the shell started (POSIX), and the joined program starts with the joining run's ignored
+        // signals, so `trap ... HUP` in sh failed every time this suite ran under nohup.
         const string Program = "import signal, sys, time\n" +
             "def hup(*_):\n    open('hup.txt', 'w').write('hangup\\n')\n    sys.exit(1)\n" +
             "signal.signal(signal.SIGHUP, hup)\nopen('up.txt', 'w').write('up\\n')\nwhile True:\n    time.sleep(0.05)\n";
@@ -121,6 +121,56 @@ public sealed class GroupTests
         WaitFor(() => File.Exists(t.Path("hup.txt")) && File.ReadAllText(t.Path("hup.txt")) == "hangup\n", "the program to get SIGHUP");
         Release(t, first);
         Assert.Equal(0, first.ExitCode);
+    }
+
+    [Fact]
+    public void JoinedProgram_StartsWithTheJoiningRunsIgnoredSignals_NotTheCoordinators()
+    {
+        // The coordinator ignores SIGHUP and SIGUSR2 (as under nohup), the joining run SIGUSR1: the joined
+        // program ignores SIGUSR1 only, as if the joining run had started it; SIGPIPE is at its default in both.
+        using var t = new TracedRun();
+        const string Script = "echo a > first.txt; while [ ! -e release ]; do sleep 0.05; done";
+        using Process first = Process.Start(IgnoringSignals(ScoordProcess.StartInfo(t.Journal, t.Tree.Path, ["run", "--", "sh", "-c", Script], redirectInput: true), 1, 12))!;
+        WaitFor(() => File.Exists(t.Path("first.txt")) || first.HasExited, "the first application");
+        Assert.False(first.HasExited, "the first application ended early");
+        using Process joined = Process.Start(IgnoringSignals(ScoordProcess.StartInfo(t.Journal, t.Tree.Path, ["run", "--", "grep", "SigIgn", "/proc/self/status"], redirectInput: true), 10))!;
+        string stdout = joined.StandardOutput.ReadToEnd();
+        string stderr = joined.StandardError.ReadToEnd();
+        Assert.True(joined.WaitForExit(60_000), "the joined scoord run did not end");
+        Assert.True(joined.ExitCode == 0, $"exit {joined.ExitCode}: {stdout}{stderr}");
+        ulong mask = SigIgn(stdout);
+
+        // What the joining side's own child gets (python itself adds SIGXFSZ and SIGPIPE): the same, but SIGPIPE,
+        // which every program under scoord gets at its default.
+        ProcessStartInfo direct = IgnoringSignals(new ProcessStartInfo("grep") { ArgumentList = { "SigIgn", "/proc/self/status" }, RedirectStandardOutput = true }, 10);
+        using Process d = Process.Start(direct)!;
+        ulong expected = SigIgn(d.StandardOutput.ReadToEnd()) & ~(1UL << (13 - 1));
+        d.WaitForExit();
+        Assert.True((expected & (1UL << (10 - 1))) != 0 && (expected & ((1UL << (1 - 1)) | (1UL << (12 - 1)))) == 0, $"the wrapper did not ignore what it should: {expected:x16}");
+        Assert.True(mask == expected, $"the joined program's ignored signals are {mask:x16}, the joining side's {expected:x16} (SIGHUP and SIGUSR2 are the coordinator's)");
+        Release(t, first);
+        Assert.Equal(0, first.ExitCode);
+    }
+
+    private static ulong SigIgn(string statusLine) =>
+        ulong.Parse(statusLine.Split(':', 2)[1].Trim(), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The start info, run through python3 that sets <paramref name="signals"/> to SIG_IGN and execs it.</summary>
+    private static ProcessStartInfo IgnoringSignals(ProcessStartInfo psi, params int[] signals)
+    {
+        var args = new List<string>(psi.ArgumentList);
+        psi.ArgumentList.Clear();
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("import os, signal, sys\nfor s in sys.argv[1].split(','):\n    signal.signal(int(s), signal.SIG_IGN)\nos.execvp(sys.argv[2], sys.argv[2:])");
+        psi.ArgumentList.Add(string.Join(',', signals));
+        psi.ArgumentList.Add(psi.FileName);
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.FileName = "python3";
+        return psi;
     }
 
     [Fact]
