@@ -133,7 +133,7 @@ public sealed class JournalStore : IDisposable
             state = JournalDirectory.Inspect(full);
             options = CreateOptions(createIfMissing: state != JournalDirectory.State.Journal);
             options.SetCreateMissingColumnFamilies(true); // a journal older than the memory family gets it now
-            db = OpenRocksDb(full, () => RocksDb.Open(options, DbPath(full), Families()));
+            db = OpenRocksDbAfterDyingHolder(full, options);
             EnsureMeta(full, db, logger);
             var store = new JournalStore(full, db, options, journalLock, secondaryDir: null, logger);
             // A fast-path ring left by a run that died: what it holds was let through, so it goes into the journal first.
@@ -246,6 +246,80 @@ public sealed class JournalStore : IDisposable
         return JournalLock.IsHeld(Path.GetFullPath(dir), out pid);
     }
 
+    /// <summary>
+    /// Waits (at most <paramref name="timeout"/>) until the coordinator <paramref name="pid"/>, which has
+    /// stopped answering, has let go of the journal: DIR/scoord.lock is free and every thread of the
+    /// process has exited. A process killed with SIGKILL closes its files one by one while it exits, so a
+    /// client can see its control connection closed, or scoord.lock free, while RocksDB's own lock is
+    /// still held; only once no thread is left (zombie or reaped) are all of them released.
+    /// False if it still holds on at the deadline.
+    /// </summary>
+    public static bool WaitForCoordinatorExit(string dir, int pid, TimeSpan timeout)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dir);
+        string full = Path.GetFullPath(dir);
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (true)
+        {
+            bool held = JournalLock.IsHeld(full, out int holder);
+            if (!held && (pid <= 0 || ProcessExited(pid)))
+            {
+                return true;
+            }
+
+            if (held && pid > 0 && holder > 0 && holder != pid)
+            {
+                return false; // another coordinator took over: it is the one to ask
+            }
+
+            if (Environment.TickCount64 >= deadline)
+            {
+                return false;
+            }
+
+            Thread.Sleep(10);
+        }
+    }
+
+    /// <summary>True if no thread of process <paramref name="pid"/> still runs (it is a zombie or gone).</summary>
+    private static bool ProcessExited(int pid)
+    {
+        string tasks = "/proc/" + pid.ToString(System.Globalization.CultureInfo.InvariantCulture) + "/task";
+        try
+        {
+            foreach (string task in System.IO.Directory.EnumerateDirectories(tasks))
+            {
+                string stat;
+                try
+                {
+                    stat = File.ReadAllText(Path.Combine(task, "stat"));
+                }
+                catch (IOException)
+                {
+                    continue; // the thread went while we looked
+                }
+
+                // "tid (comm) S ...": the state follows the last ')', comm may hold anything.
+                int close = stat.LastIndexOf(')');
+                char state = close >= 0 && close + 2 < stat.Length ? stat[close + 2] : 'X';
+                if (state is not ('Z' or 'X' or 'x'))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return true;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return true; // not ours to see; scoord.lock being free has to do
+        }
+    }
+
     /// <summary>For a secondary (read-only while a coordinator runs): catch up with the coordinator's writes. No-op otherwise.</summary>
     public void CatchUp()
     {
@@ -349,6 +423,33 @@ public sealed class JournalStore : IDisposable
         }
 
         return families;
+    }
+
+    /// <summary>
+    /// Opens the database under DIR/scoord.lock. A coordinator killed a moment ago may have released
+    /// scoord.lock before RocksDB's LOCK (its files close one by one as it exits): that one is retried
+    /// for a short while rather than reported.
+    /// </summary>
+    private static RocksDb OpenRocksDbAfterDyingHolder(string dir, DbOptions options)
+    {
+        long deadline = Environment.TickCount64 + 5_000;
+        while (true)
+        {
+            try
+            {
+                return RocksDb.Open(options, DbPath(dir), Families());
+            }
+            catch (RocksDbException e) when (e.Message.Contains("While lock file", StringComparison.Ordinal)
+                                             && Environment.TickCount64 < deadline)
+            {
+                Thread.Sleep(20);
+            }
+            catch (RocksDbException e)
+            {
+                ThrowHelper.ThrowRocksDb(dir, "opening the database", e);
+                return null;
+            }
+        }
     }
 
     private static RocksDb OpenRocksDb(string dir, Func<RocksDb> open)

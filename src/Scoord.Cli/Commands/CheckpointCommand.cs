@@ -14,6 +14,7 @@ namespace Scoord.Cli.Commands;
 internal sealed class CheckpointCommand
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan s_exitWait = TimeSpan.FromSeconds(10);
 
     private readonly CliApplication _app;
     private readonly Option<string?> _name = new("--name") { Description = "Name of the checkpoint (default ckpt-ID); unique, not all digits", HelpName = "NAME" };
@@ -59,9 +60,10 @@ internal sealed class CheckpointCommand
                 {
                     return ControlClient.Checkpoint(dir, name, s_timeout);
                 }
-                catch (ScoordException e) when (!last && !JournalStore.IsCoordinatorRunning(dir, out _))
+                catch (CoordinatorLostException e) when (!last && JournalStore.WaitForCoordinatorExit(dir, pid, s_exitWait))
                 {
-                    // It exited between the probe and the request: take the checkpoint without it.
+                    // It exited before it answered (between the probe and the request, or killed during the
+                    // barrier): once every file of it is closed, take the checkpoint without it.
                     context.Logger.CheckpointRetry(e.Message);
                     continue;
                 }

@@ -67,18 +67,21 @@ public static class ControlClient
         {
             throw new ScoordException($"the coordinator did not answer on {path} within {timeout.TotalSeconds:0.#} s");
         }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
+        {
+            throw new ScoordException($"not allowed to connect to {path}");
+        }
         catch (SocketException e)
         {
-            throw new ScoordException(e.SocketErrorCode switch
+            throw new CoordinatorLostException(e.SocketErrorCode switch
             {
                 SocketError.ConnectionRefused or SocketError.AddressNotAvailable => $"no coordinator is listening on {path}",
-                SocketError.AccessDenied => $"not allowed to connect to {path}",
                 _ => $"cannot talk to the coordinator on {path}: {e.Message}",
             });
         }
         catch (IOException e)
         {
-            throw new ScoordException($"cannot talk to the coordinator on {path}: {e.Message}");
+            throw new CoordinatorLostException($"cannot talk to the coordinator on {path}: {e.Message}");
         }
     }
 
@@ -86,7 +89,7 @@ public static class ControlClient
     {
         if (!File.Exists(path))
         {
-            throw new ScoordException($"no coordinator is listening on {path}");
+            throw new CoordinatorLostException($"no coordinator is listening on {path}");
         }
 
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -113,7 +116,7 @@ public static class ControlClient
 
                 if (result.IsCompleted)
                 {
-                    throw new ScoordException(
+                    throw new CoordinatorLostException(
                         $"the coordinator closed {path} without answering (only its own user and root may connect)");
                 }
 
