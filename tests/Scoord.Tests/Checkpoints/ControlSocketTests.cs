@@ -51,13 +51,13 @@ public sealed class ControlSocketTests
             Assert.Equal((1, "ckpt-1", 101UL), (a.Id, a.Name, a.Seq));
             CheckpointInfo b = ControlClient.Checkpoint(dir.Path, "named", s_timeout);
             Assert.Equal((2, "named"), (b.Id, b.Name));
-            ScoordException e = Assert.Throws<ScoordException>(() => ControlClient.Checkpoint(dir.Path, "taken", s_timeout));
+            ScoordException e = Assert.Throws<ScoordException>(() => ControlClient.Checkpoint(dir.Path, "taken", s_timeout)); // an answer, not a lost coordinator
             Assert.Equal("checkpoint name 'taken' is already taken", e.Message);
             Assert.Equal([null, "named", "taken"], taker.Names);
         }
 
         Assert.False(File.Exists(dir.Combine("control.sock")));
-        ScoordException gone = Assert.Throws<ScoordException>(() => ControlClient.Checkpoint(dir.Path, null, s_timeout));
+        CoordinatorLostException gone = Assert.Throws<CoordinatorLostException>(() => ControlClient.Checkpoint(dir.Path, null, s_timeout));
         Assert.Contains("no coordinator is listening", gone.Message, StringComparison.Ordinal);
     }
 
