@@ -252,7 +252,8 @@ public sealed class JournalStore : IDisposable
     /// process has exited. A process killed with SIGKILL closes its files one by one while it exits, so a
     /// client can see its control connection closed, or scoord.lock free, while RocksDB's own lock is
     /// still held; only once no thread is left (zombie or reaped) are all of them released.
-    /// False if it still holds on at the deadline.
+    /// True as well if another coordinator holds the journal meanwhile (the caller asks that one);
+    /// false if <paramref name="pid"/> still holds on at the deadline.
     /// </summary>
     public static bool WaitForCoordinatorExit(string dir, int pid, TimeSpan timeout)
     {
@@ -269,7 +270,7 @@ public sealed class JournalStore : IDisposable
 
             if (held && pid > 0 && holder > 0 && holder != pid)
             {
-                return false; // another coordinator took over: it is the one to ask
+                return true; // another coordinator took over: it is the one to ask now
             }
 
             if (Environment.TickCount64 >= deadline)
