@@ -287,13 +287,14 @@ internal sealed unsafe partial class SyscallStops(
         ulong seq = ingest.Sequences.Next();
         uint nextPart = ingest.Intent(seq, call, plan, Origin(t));
         t.Pending.Begin(seq, nextPart, call, plan);
+        bool pathOp = call.DupFd < 0; // as the ingest counts it: an fd op is none (before the fd is handed on)
         if (plan.PostFromFd)
         {
             call.DupFd = -1; // the pending call owns it now: the exit stop reads the post-state through it
         }
 
         inFlight.Mark(t);
-        if (call.DupFd < 0)
+        if (pathOp)
         {
             fastPath?.PathOp(removesName: call.FreesInode); // the hooks' fd path caches and post-state superseding
         }
