@@ -2088,11 +2088,19 @@ static long run(struct fp_slot *s, struct call *c, int *handled)
         /* From here the call is in flight for the barrier: it waits for the DONE record. */
         __atomic_store_n(&s->state, FP_STATE_CALL, __ATOMIC_SEQ_CST);
         seq = __atomic_add_fetch(&H->seq, 1, __ATOMIC_SEQ_CST);
-        if (__atomic_load_n(&H->epoch, __ATOMIC_SEQ_CST) == g_epoch)
+        /* A number taken with a barrier up may come after the checkpoint's, while the captures were made
+         * in the epoch before it (the new epoch starts only after the record): such a call would undo
+         * against the wrong state. The barrier raises its flag before it takes the checkpoint's number and
+         * lowers it after the new epoch, so a number taken with the flag down is either before the
+         * checkpoint or in the new epoch, which the epoch test then sees. */
+        uint32_t hflags = __atomic_load_n(&H->flags, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&H->epoch, __ATOMIC_SEQ_CST) == g_epoch && !(hflags & FP_F_BARRIER))
             break;
         /* A checkpoint came between the captures and the number: capture again in the new epoch (the
          * number taken stays a gap, which the journal allows). */
         __atomic_store_n(&s->state, FP_STATE_IDLE, __ATOMIC_SEQ_CST);
+        if (hflags & FP_F_BARRIER)
+            goto fallback; /* the tracer takes it, after the barrier (the number stays a gap) */
     }
     s->call_seq = seq;
     in->time_ns = now_ns();
