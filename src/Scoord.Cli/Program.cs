@@ -1,5 +1,3 @@
-using Scoord.Journal;
-
 namespace Scoord.Cli;
 
 internal static class Program
@@ -11,9 +9,10 @@ internal static class Program
             Console.Error.WriteLine("scoord: warning: " + warning);
         }
 
-        // Every command opens a journal; binding RocksDB's native functions takes most of a cold
-        // start, so it runs beside parsing and launch preparation instead of before the open.
-        new Thread(JournalStore.PrepareNativeBinding) { IsBackground = true, Name = "scoord-rocksdb-bind" }.Start();
+        // librocksdb is loaded by the first journal call, on this thread. It used to be loaded on a thread of
+        // its own, beside parsing; a `scoord checkpoint` under heavy load then stood still for 3 minutes with
+        // that thread still loading and the main thread running (docs/reliability.md, defect (14)). The
+        // binding is compile-time now, so the overlap saved little.
         return new CliApplication(Console.Error).Run(args);
     }
 }

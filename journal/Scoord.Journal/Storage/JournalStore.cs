@@ -95,17 +95,6 @@ public sealed class JournalStore : IDisposable
     internal ReadOptions ReadOptions => _readOptions;
 
     /// <summary>
-    /// Loads librocksdb (the journal binds the C functions it uses at compile time, Rocks/RocksNative;
-    /// what is left of a cold start's cost is the dynamic loader's). The CLI calls this on a thread of its
-    /// own at start-up so the load overlaps parsing and launch preparation. Failures are left to the open,
-    /// which reports them.
-    /// </summary>
-    public static void PrepareNativeBinding()
-    {
-        System.Runtime.InteropServices.NativeLibrary.TryLoad("rocksdb", typeof(JournalStore).Assembly, null, out _);
-    }
-
-    /// <summary>
     /// Opens DIR for the coordinator: creates it if missing, takes DIR/scoord.lock (or throws
     /// "journal DIR is in use by scoord (pid N)"), opens RocksDB with WAL recovery (a torn tail is
     /// dropped, corruption inside is an error). Intents without a completion stay as they are and
