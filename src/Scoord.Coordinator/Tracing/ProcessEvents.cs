@@ -13,6 +13,25 @@ namespace Scoord.Coordinator.Tracing;
 internal sealed unsafe class ProcessEvents(TraceeTable tracees, JournalIngest ingest, TraceeResumer resumer, InFlightOps inFlight, SharedMappings mappings, ApplicationGroup group, FastPathSession? fastPath)
 {
     private readonly byte[] _exe = new byte[4096];
+    private byte[]? _launcherPath;
+
+    /// <summary>scoord-launch's path as /proc/PID/exe shows it (empty if it cannot be had: then nothing matches it).</summary>
+    private byte[] LauncherPath()
+    {
+        if (_launcherPath is null)
+        {
+            try
+            {
+                _launcherPath = System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(Launch.Launcher.LocateLauncher()));
+            }
+            catch (Scoord.Journal.ScoordException)
+            {
+                _launcherPath = [];
+            }
+        }
+
+        return _launcherPath;
+    }
 
     /// <summary>PTRACE_EVENT_FORK/VFORK/CLONE of <paramref name="parent"/>.</summary>
     public void OnFork(Tracee parent, int evt)
@@ -80,6 +99,16 @@ internal sealed unsafe class ProcessEvents(TraceeTable tracees, JournalIngest in
             fastPath?.ThreadExited(former, processGone: false);
         }
 
+        ReadOnlySpan<byte> argv = tracees.ReadExec(t.Tid, _exe, out int exeLen);
+        if (!t.ExecSeen && t.Process.Launched && exeLen > 0 && _exe.AsSpan(0, exeLen).SequenceEqual(LauncherPath()))
+        {
+            // scoord-launch's own exec: posix_spawn returns once that exec has let go of the parent's memory,
+            // and the kernel reports the exec a moment later, so a quick seize sees it. Not the program's.
+            t.State = TraceeState.Running;
+            resumer.Resume(t, PTRACE_CONT, 0);
+            return;
+        }
+
         t.ExecSeen = true;
         t.VforkDone();
         t.CloseFds();
@@ -88,7 +117,6 @@ internal sealed unsafe class ProcessEvents(TraceeTable tracees, JournalIngest in
         t.Process.Memory = null;
         t.Process.StubMapped = false; // the new image maps its own stub page (its preloaded library does)
         t.State = TraceeState.Running;
-        ReadOnlySpan<byte> argv = tracees.ReadExec(t.Tid, _exe, out int exeLen);
         var e = new ProcessEvent { TimeNs = Clock.NowNs(), Kind = OpCode.Exec, Pid = t.Process.Tgid, Ppid = former };
         ingest.Process(e, exeLen > 0 ? _exe.AsSpan(0, exeLen) : default, argv);
         resumer.Resume(t, PTRACE_CONT, 0);

@@ -26,7 +26,7 @@ internal sealed class TraceeTable
     /// <summary>A process scoord started itself (seized before it ran): its first thread, already started.</summary>
     public TracedProcess AddLaunched(int pid, int app)
     {
-        var process = new TracedProcess { Tgid = pid, Ppid = Environment.ProcessId, Threads = 1, App = app };
+        var process = new TracedProcess { Tgid = pid, Ppid = Environment.ProcessId, Threads = 1, App = app, Launched = true };
         _processes[pid] = process;
         _tracees[pid] = new Tracee { Tid = pid, Process = process, Started = true };
         return process;
