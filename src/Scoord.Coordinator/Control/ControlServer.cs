@@ -329,12 +329,8 @@ public sealed partial class ControlServer : IDisposable
                 await _checkpointGate.WaitAsync(_stopping.Token).ConfigureAwait(false);
                 try
                 {
-                    // The taker blocks (the barrier); keep it off the thread pool's short-work threads.
-                    CheckpointInfo taken = await Task.Factory.StartNew(
-                        () => _taker.TakeCheckpoint(name),
-                        _stopping.Token,
-                        TaskCreationOptions.LongRunning,
-                        TaskScheduler.Default).ConfigureAwait(false);
+                    // No thread waits meanwhile: each thread between the request and the barrier is one more wait for a core.
+                    CheckpointInfo taken = await _taker.TakeCheckpointAsync(name).ConfigureAwait(false);
                     return ControlFrame.Taken((uint)taken.Id, taken.Seq, taken.Name);
                 }
                 catch (ScoordException e)

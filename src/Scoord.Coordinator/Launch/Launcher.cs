@@ -159,13 +159,11 @@ internal sealed unsafe class Launcher : IDisposable
         using var nativePath = new NativeStringArray([launcherPath]);
         int pid;
         int rc;
-        if (joined is null)
+        using (CoordinatorPriority.AtBase())
         {
-            rc = Interop.Libc.posix_spawn(&pid, nativePath.Pointers[0], null, null, nativeArgs.Pointers, nativeEnv.Pointers);
-        }
-        else
-        {
-            rc = SpawnJoined(&pid, nativePath.Pointers[0], nativeArgs.Pointers, nativeEnv.Pointers, joined);
+            rc = joined is null
+                ? Interop.Libc.posix_spawn(&pid, nativePath.Pointers[0], null, null, nativeArgs.Pointers, nativeEnv.Pointers)
+                : SpawnJoined(&pid, nativePath.Pointers[0], nativeArgs.Pointers, nativeEnv.Pointers, joined);
         }
 
         Interop.Libc.close(childFd);
@@ -234,7 +232,12 @@ internal sealed unsafe class Launcher : IDisposable
         using var nativeEnv = new NativeStringArray(env);
         using var nativePath = new NativeStringArray([path]);
         int pid;
-        int rc = Interop.Libc.posix_spawn(&pid, nativePath.Pointers[0], null, null, nativeArgs.Pointers, nativeEnv.Pointers);
+        int rc;
+        using (CoordinatorPriority.AtBase())
+        {
+            rc = Interop.Libc.posix_spawn(&pid, nativePath.Pointers[0], null, null, nativeArgs.Pointers, nativeEnv.Pointers);
+        }
+
         return rc == 0 ? pid : -1;
     }
 

@@ -57,6 +57,7 @@ public static class CriuProbe
         int exit;
         try
         {
+            using CoordinatorPriority.BaseScope atBase = CoordinatorPriority.AtBase();
             using Process p = Process.Start(psi)!;
             p.StandardInput.Close();
             Task<string> err = p.StandardError.ReadToEndAsync();

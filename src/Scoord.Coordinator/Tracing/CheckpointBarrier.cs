@@ -13,8 +13,9 @@ namespace Scoord.Coordinator.Tracing;
 /// <summary>
 /// Checkpoints of a running application: a barrier on the tracer thread. Other threads (the control
 /// socket, the --checkpoint-every timer) queue a request and ring the <see cref="Doorbell"/>. The tracer
-/// then commits what is pending, stops every tracee (PTRACE_INTERRUPT), waits until each is held in a
-/// stop and no journaled syscall is in flight, runs the --on-checkpoint hook, writes the checkpoint
+/// then commits what is pending, waits until no journaled syscall is in flight (each such thread held at
+/// its end), stops every tracee (PTRACE_INTERRUPT) only when something needs the whole tree still (shared
+/// writable mappings of files, the --on-checkpoint hook, --memory scoord), runs the hook, writes the checkpoint
 /// record (synced), starts a new undo epoch, and resumes everyone as they were. Seccomp stops that
 /// arrive during the barrier are held undecoded and handled after it, so that every operation
 /// journaled before the checkpoint record has completed. Under the fast path the barrier also waits for
@@ -44,6 +45,10 @@ internal sealed unsafe partial class CheckpointBarrier(
 
     private readonly ConcurrentQueue<CheckpointRequest> _requests = new();
     private readonly List<Tracee> _released = new();
+    private readonly List<(int Tid, int Nice)> _lent = new();
+
+    /// <summary>The barrier under way stops every thread, not only the ones in a journaled call.</summary>
+    private bool _stopAll;
 
     private sealed class CheckpointRequest(string? name)
     {
@@ -64,6 +69,18 @@ internal sealed unsafe partial class CheckpointBarrier(
         return doorbell.RingUntil(request.Done.Task);
     }
 
+    /// <summary>Any thread: rings at once, and again every 200 ms in case the doorbell was between reads.</summary>
+    public Task<CheckpointInfo> TakeCheckpointAsync(string? name)
+    {
+        var request = new CheckpointRequest(name);
+        if (!doorbell.TryEnqueue(_requests, request))
+        {
+            throw new ScoordException("the application has exited; take the checkpoint without it (scoord checkpoint)");
+        }
+
+        return Ringing.Until(request.Done.Task, doorbell.Ring);
+    }
+
     /// <summary>At a doorbell stop outside a barrier: takes the checkpoints asked for.</summary>
     public void ServeRequests()
     {
@@ -71,7 +88,7 @@ internal sealed unsafe partial class CheckpointBarrier(
         {
             try
             {
-                r.Done.TrySetResult(Take(r.Name));
+                Take(r.Name, r.Done); // answered once committed, before the held threads are let go
             }
             catch (ScoordException e)
             {
@@ -97,58 +114,23 @@ internal sealed unsafe partial class CheckpointBarrier(
     }
 
     /// <summary>The barrier, on the tracer thread. Throws <see cref="ScoordException"/> (nothing written) when it fails.</summary>
-    public CheckpointInfo Take(string? name)
+    public CheckpointInfo Take(string? name, TaskCompletionSource<CheckpointInfo>? answer = null)
     {
         commit.Flush();
         fastPath?.RaiseBarrier(); // hooks that end from now on stop at the notify syscall; new calls go the ptrace way
         resumer.Holding = true;
         try
         {
-            // A thread inside a hook's call is not interrupted: with the barrier up it stops by itself at the
-            // hook's end (the notify call), once. Interrupted there, it would stop, be let run to the hook's end
-            // (FinishHookCalls) and stop again: two waits for a core, the barrier's cost when the tree is busy.
-            List<Tracee>? selfStopping = null;
-            foreach (Tracee t in tracees.Threads)
+            // Only what must be stopped is: the checkpoint is a cut in the journal's order, and a thread
+            // between calls can make no change the cut would miss (its next call stops in the filter and
+            // is held). Memory writes to shared mappings, the --on-checkpoint hook and memory images need
+            // the whole tree stopped; a mapping made while the barrier waited asks for it too.
+            _stopAll = NeedsEveryoneStopped();
+            Quiesce();
+            if (!_stopAll && NeedsEveryoneStopped())
             {
-                if (!t.Held && !t.GroupStopped && !t.Parked && t.State != TraceeState.InJournaledSyscall)
-                {
-                    if (fastPath is not null && fastPath.InCall(t.Tid))
-                    {
-                        (selfStopping ??= new List<Tracee>()).Add(t);
-                    }
-                    else
-                    {
-                        ptrace(PTRACE_INTERRUPT, t.Tid, 0, 0);
-                    }
-                }
-            }
-
-            if (selfStopping is not null)
-            {
-                AwaitSelfStopping(selfStopping);
-            }
-
-            int status;
-            while (!AllHeld())
-            {
-                int tid = waitpid(-1, &status, __WALL);
-                if (tid < 0)
-                {
-                    if (Interop.LastErrno == Errno.EINTR)
-                    {
-                        continue;
-                    }
-
-                    break;
-                }
-
-                if (tid == doorbell.Pid)
-                {
-                    doorbell.Hold(); // resumed after the barrier
-                    continue;
-                }
-
-                loop.HandleStop(tid, status);
+                _stopAll = true;
+                Quiesce();
             }
 
             if (fastPath is not null)
@@ -178,16 +160,114 @@ internal sealed unsafe partial class CheckpointBarrier(
             memory?.Committed();
 
             FaultInjection.Hit(FaultPoint.CheckpointAfterRecord);
-            Log.CheckpointTaken(logger, info.Id, info.Name, tracees.Count);
+            answer?.TrySetResult(info); // the checkpoint is durable: the asker need not wait for the release
+            Log.CheckpointTaken(logger, info.Id, info.Name, HeldCount(), tracees.Count);
             return info;
         }
         finally
         {
             resumer.Holding = false;
             fastPath?.LowerBarrier();
+            GiveBackLent();
             ReleaseHeld();
         }
     }
+
+    /// <summary>
+    /// Stops what the checkpoint needs stopped (<see cref="_stopAll"/>: every thread; otherwise the threads
+    /// in a journaled call) and handles stops until those are held.
+    /// </summary>
+    private void Quiesce()
+    {
+        // A thread inside a hook's call is not interrupted: with the barrier up it stops by itself at the
+        // hook's end (the notify call), once. Interrupted there, it would stop, be let run to the hook's end
+        // (FinishHookCalls) and stop again: two waits for a core, the barrier's cost when the tree is busy.
+        List<Tracee>? selfStopping = null;
+        foreach (Tracee t in tracees.Threads)
+        {
+            if (!t.Held && !t.GroupStopped && !t.Parked && t.State != TraceeState.InJournaledSyscall)
+            {
+                if (fastPath is not null && fastPath.InCall(t.Tid))
+                {
+                    (selfStopping ??= new List<Tracee>()).Add(t);
+                    Lend(t);
+                }
+                else if (_stopAll)
+                {
+                    ptrace(PTRACE_INTERRUPT, t.Tid, 0, 0);
+                }
+            }
+            else if (t.State == TraceeState.InJournaledSyscall && !t.Held)
+            {
+                Lend(t);
+            }
+        }
+
+        if (selfStopping is not null)
+        {
+            AwaitSelfStopping(selfStopping);
+        }
+
+        int status;
+        while (!AllHeld())
+        {
+            int tid = waitpid(-1, &status, __WALL);
+            if (tid < 0)
+            {
+                if (Interop.LastErrno == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                break;
+            }
+
+            if (tid == doorbell.Pid)
+            {
+                doorbell.Hold(); // resumed after the barrier
+                continue;
+            }
+
+            loop.HandleStop(tid, status);
+        }
+    }
+
+    private int HeldCount()
+    {
+        int n = 0;
+        foreach (Tracee t in tracees.Threads)
+        {
+            n += t.Held ? 1 : 0;
+        }
+
+        return n;
+    }
+
+    /// <summary>
+    /// A thread the barrier waits for (in a journaled call, on its way to a stop) runs at the coordinator's
+    /// priority until the barrier ends: among many runnable threads at equal weight it would wait for its
+    /// turn on a core, and the barrier with it.
+    /// </summary>
+    private void Lend(Tracee t)
+    {
+        if (CoordinatorPriority.Lend(t.Tid) is int own)
+        {
+            _lent.Add((t.Tid, own));
+        }
+    }
+
+    private void GiveBackLent()
+    {
+        foreach ((int tid, int own) in _lent)
+        {
+            CoordinatorPriority.Restore(tid, own);
+        }
+
+        _lent.Clear();
+    }
+
+    /// <summary>Shared mappings (memory writes make no syscall), the --on-checkpoint hook and memory images need every thread stopped.</summary>
+    private bool NeedsEveryoneStopped() => memory is not null || hook.Configured || mappings.Any;
 
     /// <summary>
     /// Waits (polling, so that it can give up) for the threads left to stop at their hooks' ends; after
@@ -291,11 +371,17 @@ internal sealed unsafe partial class CheckpointBarrier(
         return true;
     }
 
+    /// <summary>
+    /// Every thread the checkpoint needs stopped is: with <see cref="_stopAll"/> every thread, otherwise
+    /// the ones in a journaled call (a ptrace-way syscall between its stops, a hook between INTENT and
+    /// DONE); a thread between calls may run on, its next call is held in the filter.
+    /// </summary>
     private bool AllHeld()
     {
         foreach (Tracee t in tracees.Threads)
         {
-            if (!t.Held && !t.GroupStopped && !t.Parked && !WaitsForHeldVforkChild(t, 0))
+            if (!t.Held && !t.GroupStopped && !t.Parked && !WaitsForHeldVforkChild(t, 0)
+                && (_stopAll || t.State == TraceeState.InJournaledSyscall || (fastPath is not null && fastPath.InCall(t.Tid))))
             {
                 return false;
             }
@@ -353,8 +439,8 @@ internal sealed unsafe partial class CheckpointBarrier(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "checkpoint {Id} ({Name}) taken with {Tracees} threads stopped")]
-        public static partial void CheckpointTaken(ILogger logger, int id, string name, int tracees);
+        [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "checkpoint {Id} ({Name}) taken with {Held} of {Tracees} threads stopped")]
+        public static partial void CheckpointTaken(ILogger logger, int id, string name, int held, int tracees);
 
         [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "checkpoint barrier: a thread did not leave the fast path's call it was in; its call reads as pending")]
         public static partial void HookCallsUnfinished(ILogger logger);

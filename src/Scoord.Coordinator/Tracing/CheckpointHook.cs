@@ -13,6 +13,9 @@ namespace Scoord.Coordinator.Tracing;
 /// </summary>
 internal sealed unsafe class CheckpointHook(string? command, TraceeTable tracees, JournalIngest ingest)
 {
+    /// <summary>A hook was asked for: the barrier stops every thread for it.</summary>
+    public bool Configured => !string.IsNullOrEmpty(command);
+
     /// <summary>Runs the hook (if any); throws <see cref="ScoordException"/> when it fails.</summary>
     public void Run()
     {

@@ -39,6 +39,23 @@ internal sealed unsafe class SharedMappings(JournalIngest ingest, TraceeTable tr
         });
     }
 
+    /// <summary>Some process of the tree has (or had, unseen) a writable shared mapping of a file: a barrier must stop every thread.</summary>
+    public bool Any
+    {
+        get
+        {
+            foreach (TracedProcess p in tracees.Processes.Values)
+            {
+                if (p.Mappings is { Count: > 0 })
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
     /// <summary>
     /// Inside the barrier, before the checkpoint record: the mappings unmapped since they were made
     /// (munmap is not traced) get their file's post-state now, in the epoch they were written in.

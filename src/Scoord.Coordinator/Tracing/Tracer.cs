@@ -105,6 +105,7 @@ internal sealed unsafe partial class Tracer : ITraceLoop
         string launcherPath = Launch.Launcher.LocateLauncher();
         _group.RegisterPrimary(main, filterOptions, launcherPath);
         _doorbell.Start(launcherPath);
+        CoordinatorPriority.Raise(_doorbell.Pid); // its wake-up is the first step of every checkpoint request
 
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         Loop();
@@ -245,6 +246,7 @@ internal sealed unsafe partial class Tracer : ITraceLoop
         }
 
         _doorbell.Start(launcherPath);
+        CoordinatorPriority.Raise(_doorbell.Pid); // its wake-up is the first step of every checkpoint request
         Loop();
         return _mainStatus < 0 ? 1 : WIFEXITED(_mainStatus) ? WEXITSTATUS(_mainStatus) : 128 + WTERMSIG(_mainStatus);
     }

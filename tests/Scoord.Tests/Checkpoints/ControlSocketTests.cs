@@ -33,6 +33,8 @@ public sealed class ControlSocketTests
                 return new CheckpointInfo(id, name ?? "ckpt-" + id, (ulong)(100 + id), 0, (ulong)id);
             }
         }
+
+        public Task<CheckpointInfo> TakeCheckpointAsync(string? name) => Task.Run(() => TakeCheckpoint(name));
     }
 
     [Fact]
