@@ -4,75 +4,73 @@ using static Scoord.Interceptors.Interop.Libc;
 namespace Scoord.Coordinator;
 
 /// <summary>
-/// While it traces, the coordinator (every thread of scoord, and its doorbell) runs at a nice value
-/// <see cref="Boost"/> below the one scoord was started with, where the system allows it (root or
-/// CAP_SYS_NICE; otherwise nothing changes). Every call of the traced tree waits for the coordinator,
-/// directly (a ptrace stop) or at the next barrier (the rings it must drain): with the tree's processes
-/// all runnable on few cores, at equal weight its threads got a core only one turn in N, and a
-/// checkpoint request waited for each of its hops (control socket, doorbell, tracer, drain) in turn.
-/// Processes scoord starts (the program, a joined group, the --on-checkpoint hook, criu) start at
-/// scoord's own nice value: on Linux a child takes the nice value of the thread that forks it, so
-/// every spawn goes through <see cref="AtBase"/>.
+/// The coordinator's threads that the traced tree waits for run at a nice value <see cref="Boost"/> below
+/// scoord's own, where the system allows it (root or CAP_SYS_NICE; otherwise nothing changes): the tracer,
+/// the ring drain, the control socket's threads and the doorbell, and for the length of a barrier the
+/// threads of the tree it waits for (lent). With 50 writers runnable on 2 cores, at equal weight the drain
+/// fell 100-150 ms of records behind and each hop of a checkpoint request (socket, doorbell, tracer) waited
+/// for a core. Not raised: RocksDB's background threads, the runtime's own (GC, finalizer). A child takes
+/// the nice value of the thread that forks it, so every spawn goes through <see cref="AtBase"/>: the
+/// program, a joined group, the --on-checkpoint hook and criu start at scoord's own value.
 /// </summary>
 internal static class CoordinatorPriority
 {
-    /// <summary>How much higher (in nice steps) than scoord's own the coordinator runs.</summary>
+    /// <summary>How much higher (in nice steps) than scoord's own the raised threads run.</summary>
     public const int Boost = 10;
 
-    private static readonly Lock Gate = new();
-    private static int _base;
-    private static volatile bool _raised;
+    private static readonly int s_base = ReadBase();
+
+    [ThreadStatic]
+    private static bool t_raised;
 
     /// <summary>scoord's nice value at start: the one every process it starts gets.</summary>
-    public static int Base => _base;
+    public static int Base => s_base;
 
-    private static int Raised => Math.Max(_base - Boost, -20);
+    private static int Raised => Math.Max(s_base - Boost, -20);
 
-    /// <summary>
-    /// Raises every thread scoord has now (threads made later take their creator's value); false, with
-    /// nothing changed, without the right to. Idempotent.
-    /// </summary>
-    public static bool RaiseProcess()
+    private static int ReadBase()
     {
-        lock (Gate)
+        int now = getpriority(PRIO_PROCESS, 0);
+        return now == -1 && Interop.LastErrno != Errno.None ? 0 : now;
+    }
+
+    /// <summary>Raises the calling thread (idempotent); false, with nothing changed, without the right to.</summary>
+    public static bool RaiseCurrentThread()
+    {
+        if (!t_raised)
         {
-            if (_raised)
-            {
-                return true;
-            }
+            t_raised = setpriority(PRIO_PROCESS, 0, Raised) == 0;
+        }
 
-            int now = getpriority(PRIO_PROCESS, 0);
-            _base = now == -1 && Interop.LastErrno != Errno.None ? 0 : now;
-            if (setpriority(PRIO_PROCESS, 0, Raised) != 0)
-            {
-                return false;
-            }
+        return t_raised;
+    }
 
-            foreach (string task in Directory.EnumerateDirectories("/proc/self/task"))
-            {
-                if (uint.TryParse(Path.GetFileName(task), out uint tid))
-                {
-                    setpriority(PRIO_PROCESS, tid, Raised); // a thread gone meanwhile: nothing to do
-                }
-            }
+    /// <summary>Puts the calling thread back to scoord's own value.</summary>
+    public static void LowerCurrentThread()
+    {
+        if (t_raised)
+        {
+            setpriority(PRIO_PROCESS, 0, s_base);
+            t_raised = false;
+        }
+    }
 
-            _raised = true;
-            return true;
+    /// <summary>Raises a helper process of scoord's own (the doorbell), started at the base value like every child.</summary>
+    public static void Raise(int pid)
+    {
+        if (pid > 0)
+        {
+            setpriority(PRIO_PROCESS, (uint)pid, Raised);
         }
     }
 
     /// <summary>
-    /// Lends the coordinator's value to a thread of the tree the coordinator waits for (a barrier waits for
+    /// Lends the raised value to a thread of the tree the coordinator waits for (a barrier waits for
     /// threads in a journaled call, each on its way to a stop); the value it had, to put back with
     /// <see cref="Restore"/>, or null when nothing changed.
     /// </summary>
     public static int? Lend(int tid)
     {
-        if (!_raised)
-        {
-            return null;
-        }
-
         int old = getpriority(PRIO_PROCESS, (uint)tid);
         if ((old == -1 && Interop.LastErrno != Errno.None) || old <= Raised)
         {
@@ -82,31 +80,22 @@ internal static class CoordinatorPriority
         return setpriority(PRIO_PROCESS, (uint)tid, Raised) == 0 ? old : null;
     }
 
-    /// <summary>Gives a thread lent the coordinator's value its own back.</summary>
+    /// <summary>Gives a thread lent the raised value its own back.</summary>
     public static void Restore(int tid, int nice) => setpriority(PRIO_PROCESS, (uint)tid, nice);
-
-    /// <summary>Raises a helper process of scoord's own (the doorbell), started at the base value like every child.</summary>
-    public static void Raise(int pid)
-    {
-        if (_raised && pid > 0)
-        {
-            setpriority(PRIO_PROCESS, (uint)pid, Raised);
-        }
-    }
 
     /// <summary>Until disposed, the calling thread runs at scoord's own nice value: a child it starts meanwhile starts there.</summary>
     public static BaseScope AtBase()
     {
-        if (!_raised)
+        if (!t_raised)
         {
             return default;
         }
 
-        setpriority(PRIO_PROCESS, 0, _base);
+        setpriority(PRIO_PROCESS, 0, s_base);
         return new BaseScope(true);
     }
 
-    /// <summary>Puts the calling thread back to the coordinator's value when disposed.</summary>
+    /// <summary>Puts the calling thread back to the raised value when disposed.</summary>
     public readonly struct BaseScope(bool lowered) : IDisposable
     {
         public void Dispose()

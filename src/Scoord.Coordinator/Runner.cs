@@ -53,7 +53,6 @@ public static partial class Runner
 
         // Synchronizer: the memory provider must be usable (--memory criu runs `criu check`) before anything starts.
         MemoryProviderCheck.Ensure(options);
-        CoordinatorPriority.RaiseProcess(); // the coordinator ahead of the tree it serves (children start at scoord's own value)
 
         using JournalStore store = JournalStore.OpenForWriting(journalDir, logger);
         // Synchronizer: what is run, where, with which environment and options, for `scoord restore`.

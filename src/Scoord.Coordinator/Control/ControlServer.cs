@@ -164,6 +164,7 @@ public sealed partial class ControlServer : IDisposable
 
     private void AcceptLoop()
     {
+        CoordinatorPriority.RaiseCurrentThread(); // a checkpoint request's first hop
         while (!_stopping.IsCancellationRequested)
         {
             Socket client;
@@ -241,6 +242,7 @@ public sealed partial class ControlServer : IDisposable
 
     private async Task ServeAsync(Socket client, int peerPid)
     {
+        CoordinatorPriority.RaiseCurrentThread(); // the pool's threads serve only this socket here
         try
         {
             await using var stream = new NetworkStream(client, ownsSocket: true);
@@ -331,6 +333,7 @@ public sealed partial class ControlServer : IDisposable
                 {
                     // No thread waits meanwhile: each thread between the request and the barrier is one more wait for a core.
                     CheckpointInfo taken = await _taker.TakeCheckpointAsync(name).ConfigureAwait(false);
+                    CoordinatorPriority.RaiseCurrentThread(); // the answer's way back
                     return ControlFrame.Taken((uint)taken.Id, taken.Seq, taken.Name);
                 }
                 catch (ScoordException e)

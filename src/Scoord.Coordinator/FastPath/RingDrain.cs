@@ -62,6 +62,7 @@ internal sealed unsafe partial class RingDrain : IDisposable
 
     private void Loop()
     {
+        CoordinatorPriority.RaiseCurrentThread(); // behind the hooks, it makes every barrier wait for its backlog
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         int idle = 0;
         while (!_stop)
@@ -80,11 +81,13 @@ internal sealed unsafe partial class RingDrain : IDisposable
             if (n > 0)
             {
                 idle = 0;
+
                 continue;
             }
 
             // Nothing published: sleep a little, longer when it stays quiet (a ring holds milliseconds of work).
             idle = Math.Min(idle + 1, 10);
+
             Thread.Sleep(idle < 10 ? 0 : 1);
             if (idle < 10)
             {

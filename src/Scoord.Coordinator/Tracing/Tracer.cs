@@ -90,6 +90,7 @@ internal sealed unsafe partial class Tracer : ITraceLoop
     /// <returns>The main program's exit status, 128+N when it was killed by signal N.</returns>
     public int Run(Launch.Launcher launcher, FilterOptions filterOptions)
     {
+        CoordinatorPriority.RaiseCurrentThread(); // after the program's spawn: it starts at scoord's own value
         _mainPid = launcher.Pid;
         if (ptrace(PTRACE_SEIZE, _mainPid, 0, PtraceOptions) != 0)
         {
@@ -122,6 +123,7 @@ internal sealed unsafe partial class Tracer : ITraceLoop
     /// </summary>
     public int RunRestored(Launch.Launcher launcher, FilterOptions filterOptions, Memory.RestoreSource source)
     {
+        CoordinatorPriority.RaiseCurrentThread();
         int restorer = launcher.Pid;
         if (ptrace(PTRACE_SEIZE, restorer, 0, PtraceOptions) != 0)
         {
