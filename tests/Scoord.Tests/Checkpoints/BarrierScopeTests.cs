@@ -44,11 +44,7 @@ public sealed partial class BarrierScopeTests
         }
         finally
         {
-            File.WriteAllText(t.Path("go"), string.Empty);
-            if (!scoord.WaitForExit(TimeSpan.FromSeconds(60)))
-            {
-                scoord.Kill();
-            }
+            LetItEnd(t, scoord);
         }
 
         Assert.True(scoord.HasExited && scoord.ExitCode == 0, scoord.ToString());
@@ -93,11 +89,7 @@ public sealed partial class BarrierScopeTests
         }
         finally
         {
-            File.WriteAllText(t.Path("go"), string.Empty);
-            if (!scoord.WaitForExit(TimeSpan.FromSeconds(30)))
-            {
-                scoord.Kill();
-            }
+            LetItEnd(t, scoord);
         }
 
         Assert.True(scoord.HasExited && scoord.ExitCode == 0, scoord.ToString());
@@ -105,6 +97,16 @@ public sealed partial class BarrierScopeTests
         Assert.Equal(own.ToString(CultureInfo.InvariantCulture), File.ReadAllText(t.Path("hook.nice")).Trim()); // spawned by the raised barrier
         // As root (CI) scoord may raise its helpers: the doorbell runs 10 steps above (at most -20).
         Assert.Equal(Environment.UserName == "root" ? Math.Max(own - 10, -20) : own, doorbell);
+    }
+
+    /// <summary>Creates "go" (the app ends) and waits for scoord (killed after 60 s; the caller asserts its exit, after the finally).</summary>
+    private static void LetItEnd(TracedRun t, BackgroundScoord scoord)
+    {
+        File.WriteAllText(t.Path("go"), string.Empty);
+        if (!scoord.WaitForExit(TimeSpan.FromSeconds(60)))
+        {
+            scoord.Kill();
+        }
     }
 
     private static int ParentOf(int pid)
