@@ -57,19 +57,9 @@ internal sealed unsafe partial class CheckpointBarrier(
     }
 
     /// <summary>Called on any thread but the tracer's; blocks until the barrier is done.</summary>
-    public CheckpointInfo TakeCheckpoint(string? name)
-    {
-        var request = new CheckpointRequest(name);
-        if (!doorbell.TryEnqueue(_requests, request))
-        {
-            throw new ScoordException("the application has exited; take the checkpoint without it (scoord checkpoint)");
-        }
+    public CheckpointInfo TakeCheckpoint(string? name) => TakeCheckpointAsync(name).GetAwaiter().GetResult();
 
-        // A byte per request, rung at once (waiting first put 200 ms into every checkpoint).
-        return doorbell.RingUntil(request.Done.Task);
-    }
-
-    /// <summary>Any thread: rings at once, and again every 200 ms in case the doorbell was between reads.</summary>
+    /// <summary>Any thread: rings at once (waiting first put 200 ms into every checkpoint), and again every 200 ms in case the doorbell was between reads.</summary>
     public Task<CheckpointInfo> TakeCheckpointAsync(string? name)
     {
         var request = new CheckpointRequest(name);
