@@ -53,7 +53,8 @@ enum {
     OP_COPY_FILE_RANGE = 45, OP_TRUNCATE = 48, OP_FTRUNCATE = 49, OP_IOCTL = 51, OP_UNLINK = 64,
     OP_UNLINKAT = 65, OP_RMDIR = 66, OP_RENAME = 67, OP_RENAMEAT = 68, OP_RENAMEAT2 = 69,
     OP_CHMOD = 80, OP_FCHMOD = 81, OP_FCHMODAT = 82, OP_CHOWN = 84, OP_FCHOWN = 85, OP_LCHOWN = 86,
-    OP_FCHOWNAT = 87, OP_UTIMENSAT = 90,
+    OP_FCHOWNAT = 87, OP_UTIMENSAT = 90, OP_SETXATTR = 92, OP_LSETXATTR = 93, OP_FSETXATTR = 94,
+    OP_REMOVEXATTR = 95, OP_LREMOVEXATTR = 96, OP_FREMOVEXATTR = 97,
 };
 
 /* Object kinds (Decoding/ObjectKind.cs). */
@@ -1214,6 +1215,23 @@ static void capture_range(struct rec *r, int fd, uint64_t dev, uint64_t ino, int
 
 /* CaptureBlocks: every block of [offset, offset + length) (to the end when length < 0) not yet
  * captured in the epoch; nothing for objects born in the epoch. */
+/* Whether capture_blocks would capture anything: a block of the range not yet kept in the epoch (nor by
+ * this record) of a file not born in it. Asked before the private reader is opened: a rewrite of blocks
+ * already kept, or any write to a file born in the epoch, costs no open and close. */
+static int blocks_wanted(const struct rec *r, uint64_t dev, uint64_t ino, int64_t size, int64_t offset, int64_t length)
+{
+    int64_t end = length < 0 ? size : (offset + length < size ? offset + length : size);
+    if (offset < 0 || offset >= end || is_born(dev, ino))
+        return 0;
+    if ((end - 1) / BLOCK - offset / BLOCK + 1 > (int64_t)(FP_MAX_RECORD / BLOCK))
+        return 1; /* more than a record holds: capture_blocks hands the call to the ptrace way */
+    uint32_t stamp = block_stamp(dev, ino);
+    for (int64_t b = offset / BLOCK, last = (end - 1) / BLOCK; b <= last; b++)
+        if (!block_marked(dev, ino, stamp, b) && !pending_block(r, dev, ino, b))
+            return 1;
+    return 0;
+}
+
 static void capture_blocks(struct rec *r, int fd, uint64_t dev, uint64_t ino, int64_t size, const char *disp, uint32_t dlen, int64_t offset, int64_t length)
 {
     int64_t end = length < 0 ? size : (offset + length < size ? offset + length : size);
@@ -2071,7 +2089,8 @@ static long run(struct fp_slot *s, struct call *c, int *handled)
                 if (capture_state(&r, R_OBJECT, &w, room1, p1len, 1, 0, 1, 0) < 0)
                     goto fallback;
                 int64_t off, len;
-                if (content_range(c, &off, &len) && S_ISREG(fr.st.st_mode) && off < fr.st.st_size) {
+                if (content_range(c, &off, &len) && S_ISREG(fr.st.st_mode) && off < fr.st.st_size &&
+                    blocks_wanted(&r, fr.st.st_dev, fr.st.st_ino, fr.st.st_size, off, len)) {
                     int rd = open_reader(&w, 1);
                     if (rd >= 0) {
                         capture_blocks(&r, rd, fr.st.st_dev, fr.st.st_ino, fr.st.st_size, room1, p1len, off, len);
@@ -2696,6 +2715,56 @@ EXPORT int utimensat(int dirfd, const char *path, const struct timespec times[2]
         return (int)fd_call(&c); /* NULL: the dirfd itself (futimens) */
     return meta(&c, dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW));
 }
+
+/* Extended attributes: metadata ops like chmod (the first touch keeps every xattr of the object; the
+ * post-state is taken after). The flags (XATTR_CREATE, XATTR_REPLACE) are the journal's op flags, as the
+ * tracer's rows record them. cp -a, tar --xattrs and rsync -X make one call per file. */
+EXPORT int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)
+{
+    struct call c;
+    init_call(&c, SYS_fsetxattr, OP_FSETXATTR, P_FD_META);
+    args(&c, fd, (long)name, (long)value, (long)size, flags, 0);
+    c.op_flags = (uint64_t)(long)flags;
+    return (int)fd_call(&c);
+}
+
+EXPORT int fremovexattr(int fd, const char *name)
+{
+    struct call c;
+    init_call(&c, SYS_fremovexattr, OP_FREMOVEXATTR, P_FD_META);
+    args(&c, fd, (long)name, 0, 0, 0, 0);
+    return (int)fd_call(&c);
+}
+
+static int set_xattr(long nr, uint16_t op, const char *path, const char *name, const void *value, size_t size, int flags, int follow)
+{
+    struct call c;
+    init_call(&c, nr, op, P_META);
+    args(&c, (long)path, (long)name, (long)value, (long)size, flags, 0);
+    c.op_flags = (uint64_t)(long)flags;
+    return meta(&c, AT_FDCWD, path, follow);
+}
+
+EXPORT int setxattr(const char *path, const char *name, const void *value, size_t size, int flags)
+{
+    return set_xattr(SYS_setxattr, OP_SETXATTR, path, name, value, size, flags, 1);
+}
+
+EXPORT int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)
+{
+    return set_xattr(SYS_lsetxattr, OP_LSETXATTR, path, name, value, size, flags, 0);
+}
+
+static int remove_xattr(long nr, uint16_t op, const char *path, const char *name, int follow)
+{
+    struct call c;
+    init_call(&c, nr, op, P_META);
+    args(&c, (long)path, (long)name, 0, 0, 0, 0);
+    return meta(&c, AT_FDCWD, path, follow);
+}
+
+EXPORT int removexattr(const char *path, const char *name) { return remove_xattr(SYS_removexattr, OP_REMOVEXATTR, path, name, 1); }
+EXPORT int lremovexattr(const char *path, const char *name) { return remove_xattr(SYS_lremovexattr, OP_LREMOVEXATTR, path, name, 0); }
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Start-up                                                                                         */
