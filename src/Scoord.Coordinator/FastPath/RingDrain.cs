@@ -88,10 +88,13 @@ internal sealed unsafe partial class RingDrain : IDisposable
             // Nothing published: sleep a little, longer when it stays quiet (a ring holds milliseconds of work).
             idle = Math.Min(idle + 1, 10);
 
-            Thread.Sleep(idle < 10 ? 0 : 1);
             if (idle < 10)
             {
-                Thread.SpinWait(200);
+                Scoord.Interceptors.Interop.Libc.usleep(50);
+            }
+            else
+            {
+                Thread.Sleep(1);
             }
         }
 
