@@ -122,7 +122,7 @@ public sealed class JournalStore : IDisposable
             state = JournalDirectory.Inspect(full);
             options = CreateOptions(createIfMissing: state != JournalDirectory.State.Journal);
             options.SetCreateMissingColumnFamilies(true); // a journal older than the memory family gets it now
-            db = OpenRocksDbAfterDyingHolder(full, options);
+            db = OpenRocksDb(full, () => RocksDb.Open(options, DbPath(full), Families()), dyingHolder: true);
             EnsureMeta(full, db, logger);
             var store = new JournalStore(full, db, options, journalLock, secondaryDir: null, logger);
             // A fast-path ring left by a run that died: what it holds was let through, so it goes into the journal first.
@@ -416,20 +416,20 @@ public sealed class JournalStore : IDisposable
     }
 
     /// <summary>
-    /// Opens the database under DIR/scoord.lock. A coordinator killed a moment ago may have released
-    /// scoord.lock before RocksDB's LOCK (its files close one by one as it exits): that one is retried
-    /// for a short while rather than reported.
+    /// Opens the database. For writing (under DIR/scoord.lock) <paramref name="dyingHolder"/> is true: a
+    /// coordinator killed a moment ago may have released scoord.lock before RocksDB's LOCK (its files close
+    /// one by one as it exits), so that one is retried for a short while rather than reported.
     /// </summary>
-    private static RocksDb OpenRocksDbAfterDyingHolder(string dir, DbOptions options)
+    private static RocksDb OpenRocksDb(string dir, Func<RocksDb> open, bool dyingHolder = false)
     {
         long deadline = Environment.TickCount64 + 5_000;
         while (true)
         {
             try
             {
-                return RocksDb.Open(options, DbPath(dir), Families());
+                return open();
             }
-            catch (RocksDbException e) when (e.Message.Contains("While lock file", StringComparison.Ordinal)
+            catch (RocksDbException e) when (dyingHolder && e.Message.Contains("While lock file", StringComparison.Ordinal)
                                              && Environment.TickCount64 < deadline)
             {
                 Thread.Sleep(20);
@@ -439,19 +439,6 @@ public sealed class JournalStore : IDisposable
                 ThrowHelper.ThrowRocksDb(dir, "opening the database", e);
                 return null;
             }
-        }
-    }
-
-    private static RocksDb OpenRocksDb(string dir, Func<RocksDb> open)
-    {
-        try
-        {
-            return open();
-        }
-        catch (RocksDbException e)
-        {
-            ThrowHelper.ThrowRocksDb(dir, "opening the database", e);
-            return null;
         }
     }
 
