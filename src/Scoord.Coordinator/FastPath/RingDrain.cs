@@ -25,6 +25,7 @@ internal sealed unsafe partial class RingDrain : IDisposable
     private readonly RingReader.WalkState _walk = new();
     private readonly Thread _thread;
     private volatile bool _stop;
+    private readonly ManualResetEventSlim _stopping = new(false, spinCount: 0);
     private Action? _wake;
     private Func<bool>? _wakeWanted;
     private bool _failureReported;
@@ -73,7 +74,8 @@ internal sealed unsafe partial class RingDrain : IDisposable
                 n = Pass(sync: false, out _);
             }
 
-            if (_wakeWanted is { } wanted && wanted())
+            bool parked = _wakeWanted is { } wanted && wanted();
+            if (parked)
             {
                 _wake?.Invoke(); // the tracer has calls parked behind the hooks' claims: let it look again
             }
@@ -85,16 +87,18 @@ internal sealed unsafe partial class RingDrain : IDisposable
                 continue;
             }
 
-            // Nothing published: sleep a little, longer when it stays quiet (a ring holds milliseconds of work).
-            idle = Math.Min(idle + 1, 10);
-
+            // Nothing published: sleep a little, longer the longer it stays quiet (a ring holds milliseconds of
+            // work, and a barrier drains the rings itself): 50 µs, then 1 ms, then 5 ms after about 60 ms of
+            // nothing, so an idle program costs 200 wake-ups a second, not thousands. Calls parked behind the
+            // hooks' claims keep the short sleeps: their wake-up comes from here.
+            idle = parked ? Math.Min(idle + 1, 9) : Math.Min(idle + 1, 60);
             if (idle < 10)
             {
                 Scoord.Interceptors.Interop.Libc.usleep(50);
             }
             else
             {
-                Thread.Sleep(1);
+                _stopping.Wait(idle < 60 ? 1 : 5); // a stop ends the sleep at once
             }
         }
 
@@ -181,6 +185,7 @@ internal sealed unsafe partial class RingDrain : IDisposable
     public bool StopAndFlush()
     {
         _stop = true;
+        _stopping.Set();
         if (_thread.IsAlive)
         {
             _thread.Join();
@@ -193,6 +198,7 @@ internal sealed unsafe partial class RingDrain : IDisposable
     {
         StopAndFlush();
         _writer.Dispose();
+        _stopping.Dispose();
     }
 
     private static partial class Log
