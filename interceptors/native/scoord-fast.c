@@ -2833,15 +2833,21 @@ static void detour_libc(void)
         if (target == NULL || (void *)target == known[i].hook || !entry_matches(target, &known[i]))
             continue;
         int64_t rel = (int64_t)((unsigned char *)known[i].hook - (target + 5));
-        if (rel != (int64_t)(int32_t)rel)
+        if (rel != (int64_t)(int32_t)rel || ((uintptr_t)target & 7) != 0)
             continue;
         long page = (long)target & ~4095L;
-        long len = (((long)target + 5 + 4095) & ~4095L) - page;
+        long len = (((long)target + 8 + 4095) & ~4095L) - page;
         if (fp_sys6(SYS_mprotect, page, len, PROT_READ | PROT_WRITE | PROT_EXEC, 0, 0, 0) != 0)
             continue; /* sealed or refused: the entry stays as it is */
+        /* One aligned 8-byte store: the jmp and its displacement, then the 3 bytes that were there (a thread
+         * that is already running, if a library before this one started one, sees the old entry or the new). */
+        uint64_t word;
+        fp_memcpy(&word, target, 8);
         int32_t r32 = (int32_t)rel;
-        fp_memcpy(target + 1, &r32, 4);
-        target[0] = 0xe9;
+        unsigned char *w = (unsigned char *)&word;
+        w[0] = 0xe9;
+        fp_memcpy(w + 1, &r32, 4);
+        __atomic_store_n((uint64_t *)(void *)target, word, __ATOMIC_SEQ_CST);
         fp_sys6(SYS_mprotect, page, len, PROT_READ | PROT_EXEC, 0, 0, 0);
         g_detoured++;
     }
