@@ -47,9 +47,10 @@ public sealed class JournalFullTests
     private const string Writers = """
 import os, sys
 def work(i):
-    fd = os.open("w%d" % i, os.O_WRONLY)
     n = 0
     try:
+        # inside the try: a worker that starts after the others filled the journal is refused at its open
+        fd = os.open("w%d" % i, os.O_WRONLY)
         for off in range(0, 4 << 20, 65536):
             os.pwrite(fd, b"%d" % i * 65536, off)
             n += 1
