@@ -427,6 +427,7 @@ internal sealed partial class ExactnessCase : IDisposable
         using var p = new Process { StartInfo = psi };
         int triggered = 0;
         string killNote = "the run ended before the kill";
+        Task? killer = null;
         p.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null)
@@ -442,18 +443,19 @@ internal sealed partial class ExactnessCase : IDisposable
             Match m = OutLine().Match(e.Data);
             if (m.Success && int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) >= kill.AfterStep && Interlocked.Exchange(ref triggered, 1) == 0)
             {
-                _ = Task.Run(async () =>
+                Volatile.Write(ref killer, Task.Run(async () =>
                 {
                     await Task.Delay(kill.DelayMs);
+                    string sent = $"SIGKILL sent to the coordinator (pid {p.Id}) at {sw.Elapsed.TotalSeconds:F2} s";
                     try
                     {
                         p.Kill(); // SIGKILL to the coordinator only
-                        killNote = $"SIGKILL sent to the coordinator (pid {p.Id}) at {sw.Elapsed.TotalSeconds:F2} s";
+                        killNote = sent;
                     }
                     catch (InvalidOperationException)
                     {
                     }
-                });
+                }));
             }
         };
         p.ErrorDataReceived += (_, e) =>
@@ -476,6 +478,9 @@ internal sealed partial class ExactnessCase : IDisposable
         }
 
         p.WaitForExit(10_000); // the readers reach the end of the pipes
+
+        // The process can be seen dead (exit 137) before the killing task has noted its kill: wait for that task.
+        Volatile.Read(ref killer)?.Wait(30_000);
         int exit = p.ExitCode;
         Killed = killNote.StartsWith("SIGKILL", StringComparison.Ordinal) && exit == 137;
         lock (stdout)
