@@ -1712,6 +1712,7 @@ struct call {
     /* fd ops */
     int content;          /* changes content: the object must be a regular file (or a directory for opens) */
     int status_flags;     /* op_flags are the fd's status flags (the write family) */
+    int flags_unread;     /* ... not read yet: only O_APPEND before a capture and O_DSYNC at sync points use them */
     int64_t out_offset;   /* copy_file_range: where the bytes land (-1: the fd's offset) */
     /* path ops */
     int dirfd, dirfd2;
@@ -1978,11 +1979,17 @@ static long run(struct fp_slot *s, struct call *c, int *handled)
                 c->offset = S3(SYS_lseek, c->fd, 0, SEEK_CUR);
             if (c->op == OP_COPY_FILE_RANGE && c->out_offset == -1)
                 c->out_offset = c->offset;
-            if (c->status_flags) {
+            if (c->status_flags && H->sync_points) {
                 long fl = S2(SYS_fcntl, c->fd, F_GETFL);
                 c->op_flags = fl < 0 ? 0 : (uint64_t)fl;
-                if (H->sync_points && (c->op_flags & O_DSYNC))
+                if (c->op_flags & O_DSYNC)
                     return 0; /* a sync point: the tracer commits the journal with a WAL fsync first */
+            } else if (c->status_flags) {
+                /* Without sync points the flags decide only whether a write appends, which matters only
+                 * where it would otherwise capture blocks: read there (a write in a loop, to a file born
+                 * in the epoch or to blocks already kept, makes no F_GETFL). The write family's flags are
+                 * journaled as 0 then; nothing reads them back (UndoPlanner runs on the tracer's calls). */
+                c->flags_unread = 1;
             }
         }
     } else {
@@ -2089,8 +2096,15 @@ static long run(struct fp_slot *s, struct call *c, int *handled)
                 if (capture_state(&r, R_OBJECT, &w, room1, p1len, 1, 0, 1, 0) < 0)
                     goto fallback;
                 int64_t off, len;
-                if (content_range(c, &off, &len) && S_ISREG(fr.st.st_mode) && off < fr.st.st_size &&
-                    blocks_wanted(&r, fr.st.st_dev, fr.st.st_ino, fr.st.st_size, off, len)) {
+                int wanted = content_range(c, &off, &len) && S_ISREG(fr.st.st_mode) && off < fr.st.st_size &&
+                             blocks_wanted(&r, fr.st.st_dev, fr.st.st_ino, fr.st.st_size, off, len);
+                if (wanted && c->flags_unread) {
+                    long fl = S2(SYS_fcntl, c->fd, F_GETFL);
+                    c->op_flags = fl < 0 ? 0 : (uint64_t)fl;
+                    c->flags_unread = 0;
+                    wanted = content_range(c, &off, &len); /* an append overwrites nothing */
+                }
+                if (wanted) {
                     int rd = open_reader(&w, 1);
                     if (rd >= 0) {
                         capture_blocks(&r, rd, fr.st.st_dev, fr.st.st_ino, fr.st.st_size, room1, p1len, off, len);

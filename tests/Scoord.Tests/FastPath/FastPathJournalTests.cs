@@ -151,6 +151,42 @@ public sealed class FastPathJournalTests
     }
 
     [Fact]
+    public void AppendsAndOverwritesOfAKeptFile_RollBackExactly_WhereOnlyTheFdsFlagsTellThemApart()
+    {
+        // The hook reads an fd's status flags only where a write would otherwise keep blocks: an O_APPEND fd
+        // positioned at 0 appends (nothing to keep), a plain fd at 0 overwrites (its blocks are kept). Both in
+        // one loop, so that a flag read wrongly either keeps nothing for the overwrite or loses the order. The file
+        // is larger than a small file (64 KiB, kept whole at its first touch), so each overwrite keeps its blocks.
+        using var f = new FastPathRun();
+        CliResult setup = f.Run.Cli.Run("run", "--", "python3", "-c", "open('log', 'wb').write(bytes(range(256)) * 1024)");
+        Assert.True(setup.ExitCode == 0, setup.ToString());
+        Assert.True(f.Run.Cli.Run("checkpoint", "--name", "c").ExitCode == 0);
+        TreeSnapshot atCheckpoint = TreeSnapshot.Take(f.Run.Tree.Path);
+        const string Code = """
+            import os
+            a = os.open('log', os.O_WRONLY | os.O_APPEND)
+            w = os.open('log', os.O_WRONLY)
+            for i in range(40):
+                os.lseek(a, 0, os.SEEK_SET)
+                os.write(a, b'appended %d\n' % i)
+                os.lseek(w, i * 5000, os.SEEK_SET)
+                os.write(w, b'overwritten %d\n' % i)
+            os.close(a)
+            os.close(w)
+            """;
+        CliResult run = f.Traced("python3", "-c", Code);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.True(FastPathRun.DrainedRecords(run) >= 2 * 80, "the writes came through the rings:\n" + run.Stderr);
+        byte[] now = File.ReadAllBytes(f.Path("log"));
+        Assert.Equal((256 * 1024) + Enumerable.Range(0, 40).Sum(i => $"appended {i}\n".Length), now.Length);
+        Assert.StartsWith("overwritten 0\n", System.Text.Encoding.Latin1.GetString(now, 0, 20), StringComparison.Ordinal);
+        Assert.Equal(1 + 80, Count(f.Log(), "write", f.Path("log"))); // the setup's write and the run's 80
+        CliResult rollback = f.Run.Cli.Run("rollback", "c");
+        Assert.True(rollback.ExitCode == 0 && !rollback.Stderr.Contains("conflict", StringComparison.Ordinal), rollback.ToString());
+        atCheckpoint.AssertEqual(TreeSnapshot.Take(f.Run.Tree.Path));
+    }
+
+    [Fact]
     public void TheSameWork_JournalsTheSameOperations_WithAndWithoutTheFastPath()
     {
         const string Script = "mkdir -p a/b && echo x > a/f && printf y >> a/f && cp a/f a/g && mv a/g a/h && ln a/f a/hard && ln -s f a/soft"
