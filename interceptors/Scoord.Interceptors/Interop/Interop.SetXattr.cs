@@ -10,5 +10,8 @@ internal static partial class Interop
 
         [LibraryImport(Name, SetLastError = true)]
         internal static unsafe partial int lsetxattr(byte* path, byte* name, byte* value, nuint size, int flags);
+
+        [LibraryImport(Name, SetLastError = true)]
+        internal static unsafe partial int fsetxattr(int fd, byte* name, byte* value, nuint size, int flags);
     }
 }

@@ -11,5 +11,8 @@ internal static partial class Interop
 
         [LibraryImport(Name, SetLastError = true)]
         internal static unsafe partial int utimensat(int dirfd, byte* path, long* times, int flags);
+
+        [LibraryImport(Name, SetLastError = true)]
+        internal static unsafe partial int futimens(int fd, long* times);
     }
 }

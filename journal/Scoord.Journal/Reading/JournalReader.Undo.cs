@@ -62,6 +62,34 @@ public sealed partial class JournalReader
         return item;
     }
 
+    /// <summary>
+    /// The bytes of one undo item copied into <paramref name="buffer"/> (grown when too small), read in
+    /// place from RocksDB rather than decoded whole; their count, or -1 when there is no item under (seq, part).
+    /// </summary>
+    public int ReadUndoData(ulong seq, uint part, ref byte[] buffer)
+    {
+        Span<byte> key = stackalloc byte[12];
+        UndoCodec.WriteKey(key, seq, part);
+        using PinnedValue value = _store.Db.GetPinned(key, _store.Family(JournalLayout.UndoFamily), _store.ReadOptions);
+        if (!value.Found)
+        {
+            return -1;
+        }
+
+        if (!UndoCodec.TryReadData(value.Span, out ReadOnlySpan<byte> data, out DecodeError error))
+        {
+            ThrowHelper.ThrowDamagedRecord(_store.Directory, seq, JournalLayout.UndoFamily, error);
+        }
+
+        if (buffer.Length < data.Length)
+        {
+            buffer = new byte[Math.Max(data.Length, buffer.Length * 2)];
+        }
+
+        data.CopyTo(buffer);
+        return data.Length;
+    }
+
     /// <summary>Total bytes of undo values for intents with seq in [fromSeq, toSeq].</summary>
     public long UndoBytes(ulong fromSeq, ulong toSeq = ulong.MaxValue)
     {

@@ -47,6 +47,12 @@ public sealed class DbOptions
         return this;
     }
 
+    public DbOptions SetAvoidFlushDuringRecovery(bool v)
+    {
+        rocksdb_options_set_avoid_flush_during_recovery(Handle, v ? 1 : 0);
+        return this;
+    }
+
     public DbOptions SetMaxOpenFiles(int n)
     {
         rocksdb_options_set_max_open_files(Handle, n);

@@ -156,6 +156,26 @@ public sealed unsafe class RocksDb : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// The value under <paramref name="key"/> read in place (RocksDB's pinned slice: no copy out of its
+    /// block cache or memtable); <see cref="PinnedValue.Found"/> is false when there is none. Dispose it
+    /// before the database.
+    /// </summary>
+    public PinnedValue GetPinned(ReadOnlySpan<byte> key, ColumnFamilyHandle cf, ReadOptions? options = null)
+    {
+        ReadOptions ro = options ?? DefaultRead;
+        nint err = 0;
+        nint slice;
+        fixed (byte* k = key)
+        {
+            slice = rocksdb_get_pinned_cf(_handle, ro.Handle, cf.Handle, k, (nuint)key.Length, &err);
+        }
+
+        GC.KeepAlive(ro);
+        Rocks.Check(err);
+        return new PinnedValue(slice);
+    }
+
     public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ColumnFamilyHandle cf, WriteOptions? options = null)
     {
         options ??= DefaultWrite;

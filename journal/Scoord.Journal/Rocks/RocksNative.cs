@@ -24,6 +24,7 @@ internal static unsafe partial class RocksNative
     [LibraryImport(Lib)] internal static partial void rocksdb_options_set_keep_log_file_num(nint o, nuint n);
     [LibraryImport(Lib)] internal static partial void rocksdb_options_set_max_open_files(nint o, int n);
     [LibraryImport(Lib)] internal static partial void rocksdb_options_set_allow_fallocate(nint o, byte v);
+    [LibraryImport(Lib)] internal static partial void rocksdb_options_set_avoid_flush_during_recovery(nint o, int v);
     [LibraryImport(Lib)] internal static partial nint rocksdb_readoptions_create();
     [LibraryImport(Lib)] internal static partial void rocksdb_readoptions_destroy(nint o);
     [LibraryImport(Lib)] internal static partial void rocksdb_readoptions_set_verify_checksums(nint o, byte v);
@@ -51,6 +52,9 @@ internal static unsafe partial class RocksNative
     [LibraryImport(Lib)] internal static partial void rocksdb_close(nint db);
     [LibraryImport(Lib)] internal static partial void rocksdb_column_family_handle_destroy(nint cf);
     [LibraryImport(Lib)] internal static partial nint rocksdb_get_cf(nint db, nint ro, nint cf, byte* key, nuint keylen, nuint* vallen, nint* errptr);
+    [LibraryImport(Lib)] internal static partial nint rocksdb_get_pinned_cf(nint db, nint ro, nint cf, byte* key, nuint keylen, nint* errptr);
+    [LibraryImport(Lib)] internal static partial byte* rocksdb_pinnableslice_value(nint slice, nuint* vallen);
+    [LibraryImport(Lib)] internal static partial void rocksdb_pinnableslice_destroy(nint slice);
     [LibraryImport(Lib)] internal static partial void rocksdb_put_cf(nint db, nint wo, nint cf, byte* key, nuint keylen, byte* val, nuint vallen, nint* errptr);
     [LibraryImport(Lib)] internal static partial void rocksdb_write(nint db, nint wo, nint batch, nint* errptr);
     [LibraryImport(Lib)] internal static partial void rocksdb_flush_wal(nint db, byte sync, nint* errptr);

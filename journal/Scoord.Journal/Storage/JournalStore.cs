@@ -122,6 +122,12 @@ public sealed class JournalStore : IDisposable
             state = JournalDirectory.Inspect(full);
             options = CreateOptions(createIfMissing: state != JournalDirectory.State.Journal);
             options.SetCreateMissingColumnFamilies(true); // a journal older than the memory family gets it now
+            // The WAL replayed into memtables stays where it is, without being written out as level-0 tables
+            // on this thread first: after a run that kept 100 MiB of files, a rollback spent a tenth of its
+            // time compressing what it had just read (docs/performance.md, "rollback"). Each open starts a
+            // new WAL file and the old ones live until every family is flushed past them, so once a few have
+            // gathered this open flushes them as RocksDB does by default: no open replays more than a few.
+            options.SetAvoidFlushDuringRecovery(WalFiles(full) < KeepWalFiles);
             db = OpenRocksDb(full, () => RocksDb.Open(options, DbPath(full), Families()), dyingHolder: true);
             EnsureMeta(full, db, logger);
             var store = new JournalStore(full, db, options, journalLock, secondaryDir: null, logger);
@@ -374,6 +380,21 @@ public sealed class JournalStore : IDisposable
             // fallocate): on tmpfs that is 70 MiB of memory zeroed before the first record, a third of a
             // `scoord run -- true`; appends to the journal's WAL are small and sequential anyway.
             .SetAllowFallocate(false);
+    }
+
+    /// <summary>WAL files an open for writing leaves unflushed (see the open).</summary>
+    private const int KeepWalFiles = 4;
+
+    private static int WalFiles(string dir)
+    {
+        try
+        {
+            return System.IO.Directory.EnumerateFiles(DbPath(dir), "*.log").Count();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
     }
 
     private static ColumnFamilies Families()

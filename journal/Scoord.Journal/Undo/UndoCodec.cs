@@ -176,6 +176,37 @@ public static class UndoCodec
         return true;
     }
 
+    /// <summary>
+    /// The bytes of an undo value (a Blocks or Content item's data) without decoding the rest: the frame and
+    /// its checksum are checked, and where the data lies in it.
+    /// </summary>
+    public static bool TryReadData(ReadOnlySpan<byte> input, out ReadOnlySpan<byte> data, out DecodeError error)
+    {
+        data = default;
+        if (!PayloadCheck.TryReadFrameOf(input, RecordType.Undo, out ReadOnlySpan<byte> p, out error)
+            || !PayloadCheck.AtLeast(p, FixedSize + 12, out error))
+        {
+            return false;
+        }
+
+        int at = FixedSize;
+        if (!TryString(p, ref at, out _, copy: false) || p.Length - at < 4)
+        {
+            error = DecodeError.StringOutOfBounds;
+            return false;
+        }
+
+        uint len = BinaryPrimitives.ReadUInt32LittleEndian(p[at..]);
+        if (len > (uint)(p.Length - at - 4))
+        {
+            error = DecodeError.StringOutOfBounds;
+            return false;
+        }
+
+        data = p.Slice(at + 4, (int)len);
+        return true;
+    }
+
     private static bool TryString(ReadOnlySpan<byte> p, ref int at, out byte[] value, bool copy = true)
     {
         value = [];

@@ -31,7 +31,15 @@ internal readonly record struct Segment(long Start, long End, SegmentKind Kind, 
 internal sealed class CheckpointContent
 {
     private readonly JournalReader? _reader;
-    private readonly Dictionary<(ulong, uint), byte[]> _cache = new();
+
+    // The last item read, on this thread: segments of one file mostly come from one item (a whole copy),
+    // and one buffer for all files keeps a rollback of many files from allocating one array per file.
+    [ThreadStatic]
+    private static byte[]? t_buffer;
+    [ThreadStatic]
+    private static int t_length;
+    [ThreadStatic]
+    private static (ulong Seq, uint Part, JournalReader? Reader) t_item;
 
     private CheckpointContent(long size, List<Segment> segments, JournalReader? reader)
     {
@@ -100,25 +108,23 @@ internal sealed class CheckpointContent
         return new CheckpointContent(size, segments, reader);
     }
 
-    /// <summary>The checkpoint bytes of a Data segment.</summary>
+    /// <summary>The checkpoint bytes of a Data segment: valid until the next call on this thread.</summary>
     public ReadOnlySpan<byte> Bytes(in Segment s)
     {
         UndoItem item = s.Item!;
-        byte[] data = item.Data;
+        ReadOnlySpan<byte> data = item.Data;
         if (data.Length < item.Length)
         {
-            if (!_cache.TryGetValue((item.Seq, item.Part), out byte[]? cached))
+            if (t_buffer is null || t_item != (item.Seq, item.Part, _reader))
             {
-                cached = _reader?.ReadUndoItem(item.Seq, item.Part)?.Data ?? [];
-                if (_cache.Count > 64)
-                {
-                    _cache.Clear();
-                }
-
-                _cache[(item.Seq, item.Part)] = cached;
+                t_buffer ??= new byte[64 * 1024];
+                t_item = default;
+                t_length = _reader?.ReadUndoData(item.Seq, item.Part, ref t_buffer) ?? -1;
+                t_length = Math.Max(t_length, 0);
+                t_item = (item.Seq, item.Part, _reader);
             }
 
-            data = cached;
+            data = t_buffer.AsSpan(0, t_length);
         }
 
         int from = (int)(s.Start - item.Offset);
@@ -127,6 +133,6 @@ internal sealed class CheckpointContent
             return default; // damaged: fewer bytes than the item says (fsck reports it)
         }
 
-        return data.AsSpan(from, (int)s.Length);
+        return data.Slice(from, (int)s.Length);
     }
 }

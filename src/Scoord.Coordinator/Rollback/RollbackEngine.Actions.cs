@@ -26,6 +26,11 @@ public sealed unsafe partial class RollbackEngine
 
     private ulong Begin(OpCode op, byte[] path, byte[] path2, ulong opFlags, uint mode, long offset, long length, uint uid, uint gid, bool haveBefore, in Interop.Stat before)
     {
+        if (!_queueing)
+        {
+            FlushWhole(); // every other action comes after the queued files are made
+        }
+
         Start();
         var intent = new OpIntent
         {
@@ -54,11 +59,20 @@ public sealed unsafe partial class RollbackEngine
         _result.Actions++;
     }
 
-    private void State(ulong seq, ref uint part, UndoRole role, SafePath p, bool firstTouch, bool absent, bool whole) =>
-        _capture!.CaptureState(seq, ref part, role, p.StatPath, p.FullBytes, follow: false, wholeContent: whole, firstTouchOnly: firstTouch, recordAbsent: absent);
+    private void State(ulong seq, ref uint part, UndoRole role, SafePath p, bool firstTouch, bool absent, bool whole)
+    {
+        if (whole)
+        {
+            _capture!.CaptureState(seq, ref part, role, p.StatPath, p.FullBytes, follow: false, wholeContent: true, firstTouchOnly: firstTouch, recordAbsent: absent);
+        }
+        else
+        {
+            _capture!.CaptureStateAt(seq, ref part, role, p.ParentFd, p.Name, p.StatPath, p.FullBytes, firstTouchOnly: firstTouch, recordAbsent: absent);
+        }
+    }
 
     private void ParentState(ulong seq, ref uint part, SafePath p) =>
-        _capture!.CaptureState(seq, ref part, UndoRole.Parent, p.ParentStatPath, p.ParentBytes, follow: false, wholeContent: false, firstTouchOnly: true, recordAbsent: false);
+        _capture!.CaptureStateAt(seq, ref part, UndoRole.Parent, p.ParentFd, default, p.ParentStatPath, p.ParentBytes, firstTouchOnly: true, recordAbsent: false);
 
     private void Post(ulong seq, ref uint part, UndoRole role, SafePath p) =>
         _capture!.CapturePostState(seq, ref part, role, p.StatPath, p.FullBytes, follow: false);
@@ -317,25 +331,7 @@ public sealed unsafe partial class RollbackEngine
         return ok;
     }
 
-    private static long WriteAll(int fd, byte[] data, int from, int length, long offset)
-    {
-        int done = 0;
-        fixed (byte* d = data)
-        {
-            while (done < length)
-            {
-                nint n = pwrite(fd, d + from + done, (nuint)(length - done), offset + done);
-                if (n < 0)
-                {
-                    return -1;
-                }
-
-                done += (int)n;
-            }
-        }
-
-        return done;
-    }
+    private static long WriteAll(int fd, byte[] data, int from, int length, long offset) => WriteAll(fd, data.AsSpan(from, length), offset);
 
     private bool Chown(SafePath p, in Interop.Stat st, uint uid, uint gid)
     {
@@ -374,21 +370,7 @@ public sealed unsafe partial class RollbackEngine
         State(seq, ref part, UndoRole.Object, p, firstTouch: true, absent: false, whole: false);
         _writer!.Commit(sync: false);
         long* ts = stackalloc long[4];
-        ts[0] = Math.DivRem(atimeNs, 1_000_000_000, out long an);
-        ts[1] = an;
-        ts[2] = Math.DivRem(mtimeNs, 1_000_000_000, out long mn);
-        ts[3] = mn;
-        if (an < 0)
-        {
-            ts[0]--;
-            ts[1] += 1_000_000_000;
-        }
-
-        if (mn < 0)
-        {
-            ts[2]--;
-            ts[3] += 1_000_000_000;
-        }
+        ToTimespecs(atimeNs, mtimeNs, ts);
 
         int rc;
         fixed (byte* n = p.Name)

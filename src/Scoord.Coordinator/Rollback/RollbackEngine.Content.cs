@@ -22,7 +22,7 @@ public sealed unsafe partial class RollbackEngine
         foreach (TrackedObject o in _m.Objects)
         {
             Step();
-            if (!o.Original || o.AtCheckpoint is not { } state || (state.Mode & S_IFMT) != S_IFREG)
+            if (!o.Original || o.AtCheckpoint is not { } state || (state.Mode & S_IFMT) != S_IFREG || _whole.Contains(o.Id))
             {
                 continue;
             }

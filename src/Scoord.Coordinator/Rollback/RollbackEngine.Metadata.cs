@@ -32,7 +32,7 @@ public sealed unsafe partial class RollbackEngine
             Step();
             TrackedObject phys = _live.Phys(o);
             bool unseen = !_live.IsLive(phys) && UnseenButAlive(o);
-            if (depth == int.MaxValue || (!_live.IsLive(phys) && !unseen) || Frozen(phys) || (!unseen && Frozen(_live.NamesOf(phys)[0])))
+            if (depth == int.MaxValue || _whole.Contains(o.Id) || (!_live.IsLive(phys) && !unseen) || Frozen(phys) || (!unseen && Frozen(_live.NamesOf(phys)[0])))
             {
                 continue;
             }
@@ -205,10 +205,14 @@ public sealed unsafe partial class RollbackEngine
         return changed;
     }
 
+    // The largest list and value Linux allows (XATTR_LIST_MAX, XATTR_SIZE_MAX), one buffer for all calls.
+    [ThreadStatic]
+    private static byte[]? t_xattrBuffer;
+
     private static List<byte[]> ListXattrs(SafePath p)
     {
         var names = new List<byte[]>();
-        byte[] buf = new byte[64 * 1024];
+        byte[] buf = t_xattrBuffer ??= new byte[64 * 1024];
         nint len;
         fixed (byte* path = p.StatPath)
         fixed (byte* b = buf)
@@ -236,7 +240,7 @@ public sealed unsafe partial class RollbackEngine
     private static byte[]? GetXattr(SafePath p, byte[] name)
     {
         byte[] n = [.. name, 0];
-        byte[] buf = new byte[64 * 1024];
+        byte[] buf = t_xattrBuffer ??= new byte[64 * 1024];
         nint len;
         fixed (byte* path = p.StatPath)
         fixed (byte* np = n)

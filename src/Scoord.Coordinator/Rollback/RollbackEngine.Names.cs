@@ -42,6 +42,8 @@ public sealed partial class RollbackEngine
 
             Place(slot, o);
         }
+
+        FlushWhole();
     }
 
     /// <summary>Gives the checkpoint slot <paramref name="target"/> its checkpoint object <paramref name="o"/>.</summary>
@@ -208,6 +210,7 @@ public sealed partial class RollbackEngine
 
     private bool MoveAside(NameSlot slot, TrackedObject occupant)
     {
+        FlushWhole(); // what it looks at on disk first may be a file of the queued group
         string? from = PathOf(slot);
         if (from is null)
         {
@@ -234,6 +237,7 @@ public sealed partial class RollbackEngine
 
     private void MoveName(NameSlot from, NameSlot to, TrackedObject phys)
     {
+        FlushWhole(); // what it looks at on disk first may be a file of the queued group
         string? a = PathOf(from), b = PathOf(to);
         if (a is null || b is null)
         {
@@ -291,6 +295,7 @@ public sealed partial class RollbackEngine
 
     private void LinkName(NameSlot from, NameSlot to, TrackedObject phys)
     {
+        FlushWhole(); // what it looks at on disk first may be a file of the queued group
         string? a = PathOf(from), b = PathOf(to);
         if (a is not null && b is not null)
         {
@@ -300,6 +305,7 @@ public sealed partial class RollbackEngine
 
     private void LinkFromDisk(string existing, NameSlot to, TrackedObject phys)
     {
+        FlushWhole(); // what it looks at on disk first may be a file of the queued group
         string? b = PathOf(to);
         if (b is null)
         {
@@ -358,13 +364,19 @@ public sealed partial class RollbackEngine
             return;
         }
 
-        using SafePath? p = SafePath.Resolve(path, out ResolveStatus status);
-        if (p is null)
+        SafePath? resolved = SafePath.Resolve(path, out ResolveStatus status);
+        if (resolved is null)
         {
             Error($"cannot recreate {path}: {SafePath.Describe(status)}");
             return;
         }
 
+        if ((mode & S_IFMT) == S_IFREG && QueueWhole(resolved, slot, o, state))
+        {
+            return; // made with the next group (the queue owns the path now)
+        }
+
+        using SafePath p = resolved;
         bool ok;
         switch (mode & S_IFMT)
         {
@@ -390,23 +402,35 @@ public sealed partial class RollbackEngine
 
         if (ok && p.TryLstat(out Interop.Stat now))
         {
-            FileId id = IdOf(now);
-            if (o.Disk.IsKnown && _m.ById.TryGetValue(o.Disk, out TrackedObject? old) && old == o)
-            {
-                _m.ById.Remove(o.Disk);
-            }
-
-            o.Disk = id;
-            _m.ById[id] = o;
-            _live.Set(slot, o);
-            _recreated.Add(o.Id);
-            _result.Recreated++;
+            Recreated(slot, o, IdOf(now));
         }
+    }
+
+    /// <summary>The model after <paramref name="o"/> was made again at <paramref name="slot"/> as <paramref name="id"/>.</summary>
+    private void Recreated(NameSlot slot, TrackedObject o, FileId id)
+    {
+        Recreated(o, id);
+        _live.Set(slot, o);
+        _recreated.Add(o.Id);
+        _result.Recreated++;
+    }
+
+    /// <summary>The identity the made-again <paramref name="o"/> has on disk.</summary>
+    private void Recreated(TrackedObject o, FileId id)
+    {
+        if (o.Disk.IsKnown && _m.ById.TryGetValue(o.Disk, out TrackedObject? old) && old == o)
+        {
+            _m.ById.Remove(o.Disk);
+        }
+
+        o.Disk = id;
+        _m.ById[id] = o;
     }
 
     /// <summary>Removes one name; the object itself (and, for a directory, whatever is inside) when it is its last.</summary>
     private void RemoveName(NameSlot slot, TrackedObject phys, bool lastName)
     {
+        FlushWhole(); // what it looks at on disk first may be a file of the queued group
         string? path = PathOf(slot);
         if (path is null)
         {

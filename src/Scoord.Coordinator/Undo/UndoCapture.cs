@@ -38,6 +38,42 @@ public sealed unsafe class UndoCapture
     /// existing object is recorded only the first time in the epoch. Returns false when the object
     /// does not exist (and records it as absent when <paramref name="recordAbsent"/>).
     /// </summary>
+    /// <summary>
+    /// As <see cref="CaptureState"/> (not following, no whole content) for an object named by a directory fd
+    /// and a NUL-terminated name, empty for the directory itself: the two common answers, nothing there and
+    /// a first touch already taken, come from one fstatat relative to the fd instead of a walk through
+    /// /proc; anything else is captured through <paramref name="statPath"/> as before.
+    /// </summary>
+    public bool CaptureStateAt(ulong seq, ref uint part, UndoRole role, int dirFd, ReadOnlySpan<byte> name, ReadOnlySpan<byte> statPath,
+        ReadOnlySpan<byte> displayPath, bool firstTouchOnly, bool recordAbsent)
+    {
+        Interop.Stat st;
+        int rc;
+        bool self = name.IsEmpty || name[0] == 0;
+        fixed (byte* n = self ? "\0"u8 : name)
+        {
+            rc = fstatat(dirFd, n, &st, AT_SYMLINK_NOFOLLOW | (self ? AT_EMPTY_PATH : 0));
+        }
+
+        if (rc != 0 && Interop.LastErrno == Errno.ENOENT)
+        {
+            if (recordAbsent)
+            {
+                var absent = new UndoCodec.Header { Kind = UndoKind.ObjectState, Role = role };
+                Append(seq, ref part, absent, displayPath, default, default);
+            }
+
+            return false;
+        }
+
+        if (rc == 0 && firstTouchOnly && Epoch.IsTouched(st.st_dev, st.st_ino))
+        {
+            return true;
+        }
+
+        return CaptureState(seq, ref part, role, statPath, displayPath, follow: false, wholeContent: false, firstTouchOnly, recordAbsent);
+    }
+
     public bool CaptureState(ulong seq, ref uint part, UndoRole role, ReadOnlySpan<byte> statPath, ReadOnlySpan<byte> displayPath,
         bool follow, bool wholeContent, bool firstTouchOnly, bool recordAbsent)
     {

@@ -149,6 +149,30 @@ public class JournalStoreTests
     }
 
     [Fact]
+    public void Opens_for_writing_keep_a_few_wal_files_unflushed_then_flush_them_and_lose_no_record()
+    {
+        using var tmp = new TempDir();
+        string dir = tmp.Sub("j");
+        var counts = new List<int>();
+        for (int i = 0; i < 12; i++)
+        {
+            using (JournalStore store = JournalStore.OpenForWriting(dir))
+            {
+                counts.Add(Directory.GetFiles(Path.Combine(dir, "db"), "*.log").Length);
+                store.Writer.AppendIntent(Samples.Intent(i), Samples.PathOf(i), default);
+                store.Writer.Commit(sync: false);
+            }
+        }
+
+        // Each open starts a WAL file; the replayed ones stay unflushed (no level-0 table written by the
+        // open) until 4 have gathered, and that open flushes them: never more than 5 at once, never 1 for good.
+        Assert.True(counts.Max() <= 5, string.Join(",", counts));
+        Assert.Contains(counts, c => c >= 3);
+        using JournalStore ro = JournalStore.OpenReadOnly(dir);
+        Assert.Equal(12, ro.Reader.Read().Count());
+    }
+
+    [Fact]
     public void Crash_image_of_an_undisposed_writer_reads_back_every_committed_record()
     {
         using var tmp = new TempDir();
