@@ -31,7 +31,11 @@ public sealed partial class RollbackEngine
             }
         }
 
-        targets.Sort((a, b) => a.Depth != b.Depth ? a.Depth.CompareTo(b.Depth) : string.CompareOrdinal(a.Slot.Name, b.Slot.Name));
+        // Depth by depth, directories before the rest: the regular files made anew at one depth then go to
+        // the journal in groups (RollbackEngine.Whole), not one group per directory made between them.
+        targets.Sort((a, b) => a.Depth != b.Depth ? a.Depth.CompareTo(b.Depth)
+            : a.Obj.IsDirectory != b.Obj.IsDirectory ? (a.Obj.IsDirectory ? -1 : 1)
+            : string.CompareOrdinal(a.Slot.Name, b.Slot.Name));
         foreach ((NameSlot slot, TrackedObject o, int depth) in targets)
         {
             Step();
