@@ -12,7 +12,7 @@ public sealed partial class JournalReader
 
     /// <summary>
     /// As <see cref="ReadUndo(ulong, ulong)"/>; with <paramref name="skipBulkData"/> Blocks and Content items
-    /// come without their bytes (fetch them with <see cref="ReadUndoItem"/> when needed).
+    /// come without their bytes (fetch them with <see cref="ReadUndoData"/> when needed).
     /// </summary>
     public IEnumerable<UndoItem> ReadUndo(ulong fromSeq, ulong toSeq, bool skipBulkData)
     {
@@ -41,25 +41,6 @@ public sealed partial class JournalReader
 
             yield return item!;
         }
-    }
-
-    /// <summary>One undo item, whole (with its bytes); null when there is none under (seq, part).</summary>
-    public UndoItem? ReadUndoItem(ulong seq, uint part)
-    {
-        byte[] key = new byte[12];
-        UndoCodec.WriteKey(key, seq, part);
-        byte[]? value = _store.Db.Get(key, _store.Family(JournalLayout.UndoFamily), _store.ReadOptions);
-        if (value is null)
-        {
-            return null;
-        }
-
-        if (!UndoCodec.TryDecode(seq, part, value, out UndoItem? item, out DecodeError error))
-        {
-            ThrowHelper.ThrowDamagedRecord(_store.Directory, seq, JournalLayout.UndoFamily, error);
-        }
-
-        return item;
     }
 
     /// <summary>
